@@ -1,0 +1,268 @@
+package fabric
+
+import (
+	"net/netip"
+
+	"github.com/ec2sim/ec2sim/fabric/packet"
+	"github.com/ec2sim/ec2sim/mac"
+)
+
+// Action is what the engine does with a frame.
+type Action uint8
+
+const (
+	// Drop discards the frame silently (AWS sends no RST and no ICMP for what it denies).
+	Drop Action = iota
+	// Deliver writes the frame to the Out ENI's port, with the MACs rewritten when RewriteMACs.
+	Deliver
+	// ReplyARP answers an ARP request on the ingress port with ARPAnswer as the target's MAC.
+	ReplyARP
+)
+
+func (a Action) String() string {
+	switch a {
+	case Drop:
+		return "drop"
+	case Deliver:
+		return "deliver"
+	case ReplyARP:
+		return "arp-reply"
+	}
+	return "unknown"
+}
+
+// Reason says why a packet got its verdict. Drop reasons are counted per ENI.
+type Reason uint8
+
+const (
+	ReasonNone Reason = iota
+	ReasonDelivered
+	ReasonARPAnswered
+	ReasonMalformed
+	ReasonNonIP
+	ReasonBroadcast
+	ReasonARPUnanswered
+	ReasonBadSourceMAC
+	ReasonBadSourceIP
+	ReasonBadDestIP
+	ReasonUnknownDstMAC
+	ReasonNoRoute
+	ReasonNoDestination
+	ReasonReservedAddress
+	ReasonUnknownPort
+	numReasons
+)
+
+// NumReasons is the number of distinct reasons, for counter arrays.
+const NumReasons = int(numReasons)
+
+var reasonNames = [numReasons]string{
+	ReasonNone:            "none",
+	ReasonDelivered:       "delivered",
+	ReasonARPAnswered:     "arp-answered",
+	ReasonMalformed:       "malformed",
+	ReasonNonIP:           "non-ip",
+	ReasonBroadcast:       "broadcast-or-multicast",
+	ReasonARPUnanswered:   "arp-unanswered",
+	ReasonBadSourceMAC:    "spoofed-source-mac",
+	ReasonBadSourceIP:     "spoofed-source-ip",
+	ReasonBadDestIP:       "not-addressed-to-eni",
+	ReasonUnknownDstMAC:   "unknown-destination-mac",
+	ReasonNoRoute:         "no-route",
+	ReasonNoDestination:   "no-such-address",
+	ReasonReservedAddress: "reserved-address",
+	ReasonUnknownPort:     "unknown-ingress-eni",
+}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Stage names one step of the packet's path (DESIGN.md, "How a packet travels").
+type Stage uint8
+
+const (
+	StageParse Stage = iota
+	StageL2
+	StageSourceCheck
+	StageSGEgress
+	StageRoute
+	StageNACLOut
+	StageNACLIn
+	StageDestCheck
+	StageSGIngress
+	StageDeliver
+)
+
+var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver"}
+
+func (s Stage) String() string {
+	if int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return "unknown"
+}
+
+// Step is one stage's outcome, kept so that trace can show the whole path.
+type Step struct {
+	Stage  Stage
+	OK     bool
+	Reason Reason
+	ENI    uint32 // the ENI the stage ran on, or NoENI
+}
+
+// maxSteps bounds the steps recorded per decision; the array keeps Decide allocation-free.
+const maxSteps = 12
+
+// Verdict is the outcome of Decide: what to do with the frame, why, and every step on the way.
+type Verdict struct {
+	Action      Action
+	Reason      Reason
+	In, Out     uint32
+	RewriteMACs bool
+	DstMAC      mac.HW
+	SrcMAC      mac.HW
+	ARPAnswer   mac.HW
+	Steps       [maxSteps]Step
+	NSteps      int
+}
+
+func (v *Verdict) step(s Stage, ok bool, r Reason, eni uint32) {
+	if v.NSteps < maxSteps {
+		v.Steps[v.NSteps] = Step{Stage: s, OK: ok, Reason: r, ENI: eni}
+		v.NSteps++
+	}
+}
+
+func (v *Verdict) drop(s Stage, r Reason, eni uint32) {
+	v.step(s, false, r, eni)
+	v.Action, v.Reason = Drop, r
+}
+
+// Decide settles the fate of one frame that ENI in sent, given a snapshot of the fabric. It is pure:
+// it reads p and st and writes only *v, so that the engine, trace and the static analyser share it.
+// It does not allocate.
+func Decide(p *packet.Parsed, in uint32, st *State, v *Verdict) {
+	*v = Verdict{In: in, Out: NoENI}
+	if int(in) >= len(st.ENIs) || !st.ENIs[in].Present {
+		v.drop(StageParse, ReasonUnknownPort, in)
+		return
+	}
+	src := &st.ENIs[in]
+	switch p.Kind {
+	case packet.KindUnknown:
+		v.drop(StageParse, ReasonMalformed, in)
+		return
+	case packet.KindOtherL2:
+		v.drop(StageL2, ReasonNonIP, in)
+		return
+	}
+	// The source MAC is checked for every frame, ARP included and whatever the source/dest check
+	// says: AWS lets an instance send only from the MAC assigned to it.
+	if mac.HW(p.SrcMAC) != src.Identity.MAC {
+		v.drop(StageSourceCheck, ReasonBadSourceMAC, in)
+		return
+	}
+	if p.Kind == packet.KindARP {
+		decideARP(p, in, st, v)
+		return
+	}
+	dstMAC := mac.HW(p.DstMAC)
+	if dstMAC[0]&0x01 != 0 {
+		v.drop(StageL2, ReasonBroadcast, in)
+		return
+	}
+	if src.Identity.CheckSource(mac.HW(p.SrcMAC), p.Src) != mac.OK {
+		v.drop(StageSourceCheck, ReasonBadSourceIP, in)
+		return
+	}
+	v.step(StageSourceCheck, true, ReasonNone, in)
+
+	vpc := &st.VPCs[src.VPC]
+	sub := &st.Subnets[src.Subnet]
+	out := NoENI
+	routed := false
+	switch {
+	case dstMAC == vpc.RouterMAC:
+		// Sent to the VPC router: forward by destination IP. The router's own addresses (.1, .2 and
+		// the other reserved ones) have no service behind them yet.
+		if isReservedFor(st, src.VPC, p.Dst) {
+			v.drop(StageRoute, ReasonReservedAddress, in)
+			return
+		}
+		if !vpc.CIDR.Contains(p.Dst) {
+			v.drop(StageRoute, ReasonNoRoute, in)
+			return
+		}
+		i, ok := vpc.byIP[p.Dst]
+		if !ok {
+			v.drop(StageRoute, ReasonNoDestination, in)
+			return
+		}
+		out, routed = i, true
+	default:
+		// Addressed to another ENI's MAC: delivered inside the subnet only, which is how a guest
+		// route via an appliance instance in the same subnet reaches it.
+		i, ok := vpc.byMAC[dstMAC]
+		if !ok || st.ENIs[i].Subnet != src.Subnet {
+			v.drop(StageL2, ReasonUnknownDstMAC, in)
+			return
+		}
+		out = i
+	}
+	_ = sub
+	v.step(StageRoute, true, ReasonNone, in)
+	dst := &st.ENIs[out]
+	if dst.Identity.CheckDest(p.Dst) != mac.OK {
+		v.drop(StageDestCheck, ReasonBadDestIP, out)
+		v.Out = out
+		return
+	}
+	v.step(StageDestCheck, true, ReasonNone, out)
+	v.Out = out
+	if routed {
+		v.RewriteMACs = true
+		v.SrcMAC = vpc.RouterMAC
+		v.DstMAC = dst.Identity.MAC
+	}
+	v.step(StageDeliver, true, ReasonDelivered, out)
+	v.Action, v.Reason = Deliver, ReasonDelivered
+}
+
+// decideARP answers a request the way the VPC's hypervisor does: the router's MAC for the
+// subnet's router address, the owner's MAC for an address held by an ENI in the same subnet, and
+// nothing otherwise. Replies and gratuitous ARP from guests change nothing and are dropped.
+func decideARP(p *packet.Parsed, in uint32, st *State, v *Verdict) {
+	src := &st.ENIs[in]
+	if p.ARPOp != 1 {
+		v.drop(StageL2, ReasonARPUnanswered, in)
+		return
+	}
+	sub := &st.Subnets[src.Subnet]
+	t := p.ARPTargetIP
+	if t == sub.Router {
+		v.step(StageL2, true, ReasonARPAnswered, in)
+		v.Action, v.Reason, v.ARPAnswer = ReplyARP, ReasonARPAnswered, st.VPCs[src.VPC].RouterMAC
+		return
+	}
+	if i, ok := st.VPCs[src.VPC].byIP[t]; ok && st.ENIs[i].Subnet == src.Subnet && i != in {
+		v.step(StageL2, true, ReasonARPAnswered, in)
+		v.Action, v.Reason, v.ARPAnswer = ReplyARP, ReasonARPAnswered, st.ENIs[i].Identity.MAC
+		return
+	}
+	v.drop(StageL2, ReasonARPUnanswered, in)
+}
+
+// isReservedFor reports whether a is one of AWS's reserved addresses of a subnet of VPC v.
+func isReservedFor(st *State, v uint32, a netip.Addr) bool {
+	for i := range st.Subnets {
+		s := &st.Subnets[i]
+		if s.VPC == v && s.CIDR.Contains(a) {
+			return mac.IsReserved(s.CIDR, a)
+		}
+	}
+	return false
+}

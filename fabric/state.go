@@ -1,0 +1,123 @@
+// Package fabric is the virtual VPC: the model of VPCs, subnets and ENIs, the immutable snapshot of
+// it that the packet path reads, the pure Decide function that settles one packet's fate, and the
+// engine that moves frames between ENI ports and applies those decisions.
+package fabric
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/ec2sim/ec2sim/mac"
+)
+
+// NoENI is the index used where no ENI applies.
+const NoENI = ^uint32(0)
+
+// State is an immutable snapshot of the fabric that the packet path reads through an atomic
+// pointer. A change (a source/dest check toggled, an instance started) builds a new State; readers
+// never see a half-made one. Indexes are stable for the life of a lab: an ENI keeps its index.
+type State struct {
+	ENIs    []ENIState
+	VPCs    []VPCState
+	Subnets []SubnetState
+}
+
+// ENIState is one ENI as the packet path needs it.
+type ENIState struct {
+	Present  bool // false for an index whose ENI is gone (instance stopped, lab shrinking)
+	ID       string
+	Instance string
+	Name     string // eth0, eth1, ... inside the instance
+	Subnet   uint32
+	VPC      uint32
+	Identity mac.Identity
+}
+
+// VPCState is one VPC: its router's MAC and the maps from private address and MAC to ENI.
+type VPCState struct {
+	Name      string
+	ID        string
+	CIDR      netip.Prefix
+	RouterMAC mac.HW
+	byIP      map[netip.Addr]uint32
+	byMAC     map[mac.HW]uint32
+}
+
+// SubnetState is one subnet.
+type SubnetState struct {
+	Name   string // qualified: vpc/subnet
+	ID     string
+	VPC    uint32
+	CIDR   netip.Prefix
+	Router netip.Addr // .1
+	DNS    netip.Addr // .2 (AWS reserves base+2 in every subnet)
+}
+
+// ENIByIP finds the ENI that holds a (as a primary or secondary private address) in VPC v.
+func (s *State) ENIByIP(v uint32, a netip.Addr) (uint32, bool) {
+	i, ok := s.VPCs[v].byIP[a]
+	return i, ok
+}
+
+// ENIByMAC finds the ENI with MAC h in VPC v.
+func (s *State) ENIByMAC(v uint32, h mac.HW) (uint32, bool) {
+	i, ok := s.VPCs[v].byMAC[h]
+	return i, ok
+}
+
+// index fills the lookup maps from the ENI list; every builder of a State calls it last.
+func (s *State) index() error {
+	for v := range s.VPCs {
+		s.VPCs[v].byIP = map[netip.Addr]uint32{}
+		s.VPCs[v].byMAC = map[mac.HW]uint32{}
+	}
+	for i := range s.ENIs {
+		e := &s.ENIs[i]
+		if !e.Present {
+			continue
+		}
+		v := &s.VPCs[e.VPC]
+		if j, dup := v.byMAC[e.Identity.MAC]; dup {
+			return fmt.Errorf("MAC %s is on both %s and %s", e.Identity.MAC, s.ENIs[j].ID, e.ID)
+		}
+		v.byMAC[e.Identity.MAC] = uint32(i)
+		for _, a := range e.Identity.Addrs {
+			if j, dup := v.byIP[a]; dup {
+				return fmt.Errorf("address %s is on both %s and %s", a, s.ENIs[j].ID, e.ID)
+			}
+			v.byIP[a] = uint32(i)
+		}
+	}
+	return nil
+}
+
+// clone copies s deeply enough that the copy can be changed and re-indexed without touching s.
+func (s *State) clone() *State {
+	n := &State{
+		ENIs:    append([]ENIState(nil), s.ENIs...),
+		VPCs:    append([]VPCState(nil), s.VPCs...),
+		Subnets: append([]SubnetState(nil), s.Subnets...),
+	}
+	for i := range n.ENIs {
+		id := &n.ENIs[i].Identity
+		id.Addrs = append([]netip.Addr(nil), id.Addrs...)
+		id.Prefixes = append([]netip.Prefix(nil), id.Prefixes...)
+	}
+	return n
+}
+
+// WithSourceDestCheck returns a copy of s in which ENI i's source/destination check is on.
+func (s *State) WithSourceDestCheck(i uint32, on bool) (*State, error) {
+	if int(i) >= len(s.ENIs) || !s.ENIs[i].Present {
+		return nil, fmt.Errorf("no ENI with index %d", i)
+	}
+	n := s.clone()
+	n.ENIs[i].Identity.SourceDestCheck = on
+	if err := n.index(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Index builds st's lookup maps; a State made outside this package must be indexed before use.
+func Index(st *State) error { return st.index() }
