@@ -2,6 +2,9 @@ package packet
 
 import (
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 )
 
 func TestDecode(t *testing.T) {
@@ -97,6 +100,36 @@ func TestKindString(t *testing.T) {
 		KindIPv6: "ipv6", KindOtherL2: "other-l2", Kind(200): "kind(200)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestICMPErrorTypes: exactly the error types quote a packet, in both families; the quote may
+// hold as little as 4 bytes after the IP header and still give the ports.
+func TestICMPErrorTypes(t *testing.T) {
+	q4 := ipv4TCP(t)[:24]
+	q6 := ipv6UDP(t)[:44]
+	for typ := range 256 {
+		ip := ip4(ipRtr, ipA, layers.IPProtocolICMPv4)
+		f := ser(t, eth(macA, macRtr, layers.EthernetTypeIPv4), ip,
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(uint8(typ), 0)}, gopacket.Payload(q4))
+		var p Parsed
+		p.Decode(f)
+		isErr := typ == 3 || typ == 4 || typ == 5 || typ == 11 || typ == 12
+		if !p.HasICMP || p.HasInner != isErr || isErr && (!p.InnerHasPorts || p.InnerSrcPort != 40000 || p.InnerDstPort != 443) {
+			t.Errorf("ICMPv4 type %d: HasInner %v ports %v %d>%d; want inner %v", typ, p.HasInner,
+				p.InnerHasPorts, p.InnerSrcPort, p.InnerDstPort, isErr)
+		}
+
+		ip6 := ip6(ip6Rtr, ip6A, layers.IPProtocolICMPv6)
+		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(uint8(typ), 0)}
+		_ = ic.SetNetworkLayerForChecksum(ip6)
+		f = ser(t, eth(macA, macRtr, layers.EthernetTypeIPv6), ip6, ic, gopacket.Payload(cat([]byte{0, 0, 0, 0}, q6)))
+		p.Decode(f)
+		isErr = typ >= 1 && typ <= 4
+		if !p.HasICMP || p.HasInner != isErr || isErr && (!p.InnerHasPorts || p.InnerSrcPort != 5353 || p.InnerDstPort != 53) {
+			t.Errorf("ICMPv6 type %d: HasInner %v ports %v %d>%d; want inner %v", typ, p.HasInner,
+				p.InnerHasPorts, p.InnerSrcPort, p.InnerDstPort, isErr)
 		}
 	}
 }

@@ -217,6 +217,35 @@ func decodeCases(t testing.TB) []decodeCase {
 		add("icmp time exceeded quoting echo", f, w)
 	}
 	{
+		// ICMPv6 inside IPv4 is just an unknown protocol: no echo to relate.
+		inner := ip4(ipA, ipB, layers.IPProtocolICMPv6)
+		q := ser(t, inner, gopacket.Payload{128, 0, 0, 0, 0, 0x77, 0, 1})
+		ip := ip4(ipRtr, ipA, layers.IPProtocolICMPv4)
+		f := ser(t, eth(macA, macRtr, layers.EthernetTypeIPv4), ip,
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 2)}, gopacket.Payload(q))
+		w := ipBase(KindIPv4, ipRtr, ipA, ProtoICMP, 64, 20, 56)
+		w.DstMAC, w.SrcMAC = macA, macRtr
+		w.DF, w.HasICMP, w.ICMPType, w.ICMPCode = true, true, 3, 2
+		w.HasInner, w.InnerSrc, w.InnerDst, w.InnerProto = true, ipA, ipB, ProtoICMPv6
+		add("icmp error quoting icmpv6 in ipv4", f, w)
+	}
+	{
+		inner := ip6(ip6A, ip6B, layers.IPProtocolICMPv6)
+		iic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(128, 0)}
+		_ = iic.SetNetworkLayerForChecksum(inner)
+		q := ser(t, inner, iic, &layers.ICMPv6Echo{Identifier: 0x99, SeqNumber: 3})
+		ip := ip6(ip6Rtr, ip6A, layers.IPProtocolICMPv6)
+		ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(3, 0)}
+		_ = ic.SetNetworkLayerForChecksum(ip)
+		f := ser(t, eth(macA, macRtr, layers.EthernetTypeIPv6), ip, ic, gopacket.Payload(cat([]byte{0, 0, 0, 0}, q)))
+		w := ipBase(KindIPv6, ip6Rtr, ip6A, ProtoICMPv6, 63, 40, 40+8+48)
+		w.DstMAC, w.SrcMAC = macA, macRtr
+		w.HasICMP, w.ICMPType = true, 3
+		w.HasInner, w.InnerSrc, w.InnerDst, w.InnerProto = true, ip6A, ip6B, ProtoICMPv6
+		w.InnerHasICMP, w.InnerICMPType, w.InnerICMPID = true, 128, 0x99
+		add("icmpv6 time exceeded quoting echo", f, w)
+	}
+	{
 		// An IPv6 packet quoted in an ICMPv4 error is nonsense: the error stays, the inner goes.
 		ip := ip4(ipRtr, ipA, layers.IPProtocolICMPv4)
 		f := ser(t, eth(macA, macRtr, layers.EthernetTypeIPv4), ip,

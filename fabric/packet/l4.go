@@ -99,14 +99,13 @@ func (p *Parsed) decodeInner(q []byte) {
 			p.InnerDstPort = binary.BigEndian.Uint16(l4[2:4])
 		}
 	case ProtoICMP, ProtoICMPv6:
-		if len(l4) < ICMPHdrLen {
+		// Errors are sent about echo requests (a ping's TTL running out) and conntrack keys
+		// those flows by the echo id. ICMP of the other family is meaningless here.
+		is4 := p.Kind == KindIPv4
+		if len(l4) < ICMPHdrLen || (p.InnerProto == ProtoICMP) != is4 {
 			return
 		}
-		echo := icmpEcho4(l4[0])
-		if p.InnerProto == ProtoICMPv6 {
-			echo = icmpEcho6(l4[0])
-		}
-		if echo && (p.InnerProto == ProtoICMP) == (p.Kind == KindIPv4) {
+		if is4 && icmpEcho4(l4[0]) || !is4 && icmpEcho6(l4[0]) {
 			p.InnerHasICMP = true
 			p.InnerICMPType = l4[0]
 			p.InnerICMPID = binary.BigEndian.Uint16(l4[4:6])
