@@ -1,0 +1,147 @@
+// Package hypervisor builds the Linux side of an EC2 instance on this machine: a network
+// namespace and a UTS namespace per instance, and one TAP device per ENI created inside the
+// instance's network namespace with the virtio-net header and checksum/segmentation offloads on.
+// The caller (the fabric engine) takes the TAP file descriptors and is from then on the only
+// thing that feeds or drains the instance's NICs, as the Nitro card is on EC2.
+//
+// Every object an instance leaves on the machine carries its lab's name, so that DestroyLab can
+// remove all of them after the process that made them died:
+//
+//	/run/netns/ec2sim-<lab>-<instance>      bind mount of the network namespace (ip netns sees it)
+//	/run/ec2sim/uts/<lab>/<instance>        bind mount of the UTS namespace (the host name)
+//	/run/ec2sim/uts/<lab>/                  the lab's directory of instances
+//
+// The UTS file is created before the network namespace and removed after it, so an instance's
+// namespace always has a marker that names its lab. That matters because names may contain
+// hyphens: "ec2sim-a-b-c" is lab "a" instance "b-c" or lab "a-b" instance "c", and only the
+// marker tells which; DestroyLab("a") must never remove lab "a-b"'s instances.
+//
+// Inside an instance (see configureNetwork for why each is set): IPv6 is off except on lo (the
+// data plane does not forward IPv6 yet), reverse-path filtering is loose so that asymmetric
+// routing through appliance instances works, ip_forward is off as on a fresh EC2 instance, and
+// ARP uses the outgoing interface's own address (arp_announce=2) and answers only for addresses
+// of the interface asked (arp_ignore=1), as is usual with several ENIs.
+package hypervisor
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+)
+
+const (
+	// NetnsDir is where network namespaces are bind-mounted; the same directory `ip netns` uses.
+	NetnsDir = "/run/netns"
+	// UTSDir holds one directory per lab with one UTS namespace bind mount per instance.
+	UTSDir = "/run/ec2sim/uts"
+	// NSPrefix starts the name of every network namespace ec2sim makes.
+	NSPrefix = "ec2sim-"
+	// MaxNSName is the longest namespace name accepted; lab and instance names share it.
+	MaxNSName = 64
+	// maxHostname is HOST_NAME_MAX on Linux.
+	maxHostname = 64
+	// maxIfName is IFNAMSIZ less the terminating NUL.
+	maxIfName = 15
+)
+
+// NSName is the network namespace name of an instance: "ec2sim-<lab>-<instance>".
+func NSName(lab, instance string) string { return NSPrefix + lab + "-" + instance }
+
+// NSPath is the bind mount of an instance's network namespace, usable with setns(2) and as
+// `ip netns exec NSName(...)`.
+func NSPath(lab, instance string) string { return filepath.Join(NetnsDir, NSName(lab, instance)) }
+
+// UTSPath is the bind mount of an instance's UTS namespace.
+func UTSPath(lab, instance string) string { return filepath.Join(UTSDir, lab, instance) }
+
+// ValidateNames checks a lab and an instance name: each [a-z0-9][a-z0-9-]*, and together short
+// enough that NSName is at most MaxNSName characters.
+func ValidateNames(lab, instance string) error {
+	if err := validName("lab", lab); err != nil {
+		return err
+	}
+	if err := validName("instance", instance); err != nil {
+		return err
+	}
+	if n := len(NSName(lab, instance)); n > MaxNSName {
+		return fmt.Errorf("lab %q with instance %q makes the namespace name %q of %d characters; at most %d are allowed (lab and instance names together at most %d)",
+			lab, instance, NSName(lab, instance), n, MaxNSName, MaxNSName-len(NSPrefix)-1)
+	}
+	return nil
+}
+
+// ValidateLab checks a lab name alone: [a-z0-9][a-z0-9-]*, leaving room for an instance name.
+func ValidateLab(lab string) error {
+	if err := validName("lab", lab); err != nil {
+		return err
+	}
+	if max := MaxNSName - len(NSPrefix) - 2; len(lab) > max {
+		return fmt.Errorf("lab name %q has %d characters; at most %d are allowed", lab, len(lab), max)
+	}
+	return nil
+}
+
+// validName checks one name against [a-z0-9][a-z0-9-]*. It is the only gate between a name
+// and a path that DestroyLab removes, so it also keeps "..", "/" and the empty string out.
+func validName(kind, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s name is empty; want [a-z0-9][a-z0-9-]*", kind)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0
+		if !ok {
+			return fmt.Errorf("%s name %q: character %q at %d is not allowed; want [a-z0-9][a-z0-9-]*", kind, s, c, i)
+		}
+	}
+	return nil
+}
+
+// ValidateHostname checks a host name as sethostname(2) and DNS take it: at most 64
+// characters, dot-separated labels of letters, digits and inner hyphens.
+func ValidateHostname(h string) error {
+	if h == "" || len(h) > maxHostname {
+		return fmt.Errorf("host name %q has %d characters; want 1 to %d", h, len(h), maxHostname)
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' || len(label) > 63 {
+			return fmt.Errorf("host name %q: label %q must be 1-63 letters, digits or inner hyphens", h, label)
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("host name %q: character %q is not allowed; want letters, digits, '-' and '.'", h, c)
+			}
+		}
+	}
+	return nil
+}
+
+// AWSHostname is the host name EC2 gives an instance with primary private address a:
+// "ip-10-0-1-23" for 10.0.1.23.
+func AWSHostname(a netip.Addr) string {
+	if !a.Is4() {
+		return ""
+	}
+	b := a.As4()
+	return fmt.Sprintf("ip-%d-%d-%d-%d", b[0], b[1], b[2], b[3])
+}
+
+// validIfName checks an ENI's interface name as the kernel takes it (IFNAMSIZ, no '/', ':' or
+// whitespace) and keeps "lo", which every namespace already has, out.
+func validIfName(s string) error {
+	if s == "" || len(s) > maxIfName {
+		return fmt.Errorf("interface name %q has %d characters; want 1 to %d", s, len(s), maxIfName)
+	}
+	if s == "." || s == ".." || s == "lo" {
+		return fmt.Errorf("interface name %q is reserved; use a name like eth0 or eth1", s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("interface name %q: character %q is not allowed; want letters, digits, '-', '_' or '.'", s, c)
+		}
+	}
+	return nil
+}
