@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -367,6 +369,9 @@ func TestRunIn(t *testing.T) {
 	if RunIn("/proc/self/ns/uts", func() error { return nil }) == nil {
 		t.Error("RunIn entered a UTS namespace as a network namespace")
 	}
+	if err := RunIn(inst.NSPath, func() error { runtime.Goexit(); return nil }); !errors.Is(err, errGoexit) {
+		t.Errorf("RunIn of a function that ends its goroutine returned %v", err)
+	}
 	sentinel := errors.New("sentinel")
 	if err := RunIn(inst.NSPath, func() error { return sentinel }); !errors.Is(err, sentinel) {
 		t.Errorf("RunIn returned %v, want fn's error", err)
@@ -445,6 +450,27 @@ func BenchmarkCreateDestroy(b *testing.B) {
 	}
 }
 
+// BenchmarkCreateInstance measures creation alone, with the instances accumulating as in a
+// large lab (-benchtime 1000x builds a 1000-instance lab); they are destroyed untimed.
+func BenchmarkCreateInstance(b *testing.B) {
+	lab := testLab(b)
+	var insts []*Instance
+	b.Cleanup(func() { _ = DestroyAll(insts) })
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		e := goodENI()
+		e.MAC[4], e.MAC[5] = byte(n>>8), byte(n)
+		inst, err := CreateInstance(InstanceSpec{Lab: lab, Name: "b" + strconv.Itoa(n), ENIs: []ENISpec{e}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		insts = append(insts, inst)
+		n++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "inst/s")
+}
+
 func BenchmarkRunIn(b *testing.B) {
 	lab := testLab(b)
 	inst := create(b, twoENIs(lab, "bench"))
@@ -454,4 +480,37 @@ func BenchmarkRunIn(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestConcurrentCreateDestroy creates and destroys instances of one lab from several
+// goroutines, so that one goroutine's Destroy empties and removes the lab directory while
+// another creates in it.
+func TestConcurrentCreateDestroy(t *testing.T) {
+	lab := testLab(t)
+	const workers, rounds = 4, 8
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for r := 0; r < rounds; r++ {
+				e := goodENI()
+				e.MAC[5] = byte(w)
+				inst, err := CreateInstance(InstanceSpec{Lab: lab, Name: "w" + string(rune('0'+w)), ENIs: []ENISpec{e}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if err := inst.Destroy(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	noLabObjects(t, lab)
 }

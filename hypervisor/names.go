@@ -11,6 +11,10 @@
 //	/run/ec2sim/uts/<lab>/<instance>        bind mount of the UTS namespace (the host name)
 //	/run/ec2sim/uts/<lab>/                  the lab's directory of instances
 //
+// `ip netns exec ec2sim-<lab>-<instance> CMD` works, but enters only the network namespace;
+// Exec and Command (and `ec2sim exec`) enter the UTS namespace too, so `hostname` answers as the
+// instance.
+//
 // The UTS file is created before the network namespace and removed after it, so an instance's
 // namespace always has a marker that names its lab. That matters because names may contain
 // hyphens: "ec2sim-a-b-c" is lab "a" instance "b-c" or lab "a-b" instance "c", and only the

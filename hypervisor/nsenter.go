@@ -29,11 +29,14 @@ func instanceTargets(lab, instance string) []nsTarget {
 
 // RunIn runs fn on an OS thread that has entered the network namespace at nsPath, and returns
 // fn's error. Sockets fn creates stay in that namespace for their whole life, whichever thread
-// uses them later. Goroutines fn starts run elsewhere, in the caller's namespace. A panic in fn
-// is re-raised in the caller.
+// uses them later. fn runs on a goroutine of its own: goroutines it starts run elsewhere, in the
+// caller's namespace, and it must not end its goroutine (t.FailNow) — RunIn then returns an
+// error. A panic in fn is re-raised in the caller.
 func RunIn(nsPath string, fn func() error) error {
 	return inNamespaces([]nsTarget{{nsPath, "net", unix.CLONE_NEWNET}}, fn)
 }
+
+var errGoexit = errors.New("the function ended its goroutine (runtime.Goexit; t.FailNow or t.Fatal inside RunIn?)")
 
 type outcome struct {
 	err      error
@@ -62,11 +65,16 @@ func inNamespaces(targets []nsTarget, fn func() error) error {
 	ch := make(chan outcome, 1)
 	go func() {
 		runtime.LockOSThread()
-		o, clean := enterRunRestore(targets, fds, fn)
-		if clean {
-			runtime.UnlockOSThread()
-		}
-		ch <- o
+		// If fn ends the goroutine (runtime.Goexit), the assignment below never happens: the
+		// caller still gets an answer and the thread, not known to be clean, dies locked.
+		o, clean := outcome{err: errGoexit}, false
+		defer func() {
+			if clean {
+				runtime.UnlockOSThread()
+			}
+			ch <- o
+		}()
+		o, clean = enterRunRestore(targets, fds, fn)
 	}()
 	o := <-ch
 	if o.panicked {
