@@ -1,0 +1,439 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxFileSize bounds what Load reads: a scenario is a few kilobytes of text.
+const maxFileSize = 4 << 20
+
+// Load reads and validates the scenario file at path. Errors carry path:line:col.
+func Load(path string) (*Scenario, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxFileSize {
+		return nil, &Error{Pos: Pos{File: path}, Msg: fmt.Sprintf("%d bytes; a scenario file is at most %d", fi.Size(), maxFileSize)}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a scenario held in data; file names it in positions. On any error
+// it returns nil and an ErrorList with every problem found (up to a bound), in file order.
+func Parse(file string, data []byte) (*Scenario, error) {
+	sc, _, err := parse(file, data)
+	return sc, err
+}
+
+// parse is Parse that also returns its decoder, whose records the tests inspect.
+func parse(file string, data []byte) (*Scenario, *decoder, error) {
+	p := &problems{}
+	d := newDecoder(file, p)
+	if len(data) > maxFileSize {
+		p.errorf(Pos{File: file}, "%d bytes; a scenario file is at most %d", len(data), maxFileSize)
+		return nil, d, p.err()
+	}
+	root := d.document(data)
+	if root == nil {
+		return nil, d, p.err()
+	}
+	sc := d.scenario(root)
+	if err := p.err(); err != nil {
+		return nil, d, err
+	}
+	d.normalize(sc)
+	if err := p.err(); err != nil {
+		return nil, d, err
+	}
+	validate(sc, p, d.where)
+	if err := p.err(); err != nil {
+		return nil, d, err
+	}
+	sc.Warnings = p.warnings
+	return sc, d, nil
+}
+
+// where is the position of obj's field in the file, or fallback when the file did not give it.
+func (d *decoder) where(obj any, name string, fallback Pos) Pos {
+	if p, ok := d.at[posKey{obj, name}]; ok {
+		return p
+	}
+	return fallback
+}
+
+func (d *decoder) scenario(root *yaml.Node) *Scenario {
+	sc := &Scenario{File: d.file, Settings: DefaultSettings()}
+	d.object(root, kScenario, "scenario", func(name string, k, v *yaml.Node) {
+		d.mark(sc, name, v)
+		switch name {
+		case "name":
+			sc.Name, _ = d.str(v, "name")
+		case "description":
+			sc.Description, _ = d.str(v, "description")
+		case "settings":
+			d.settings(v, &sc.Settings)
+		case "vpcs":
+			d.namedMap(v, "vpcs", func(name string, k, v *yaml.Node) { sc.VPCs = append(sc.VPCs, d.vpc(name, k, v)) })
+		case "prefix_lists":
+			d.namedMap(v, "prefix_lists", func(name string, k, v *yaml.Node) {
+				sc.PrefixLists = append(sc.PrefixLists, d.prefixList(name, k, v))
+			})
+		case "instances":
+			d.namedMap(v, "instances", func(name string, k, v *yaml.Node) {
+				sc.Instances = append(sc.Instances, d.instance(name, k, v))
+			})
+		case "expect":
+			d.list(v, "expect", func(i int, v *yaml.Node) { sc.Expect = append(sc.Expect, d.probe(i, v)) })
+		}
+	})
+	return sc
+}
+
+func (d *decoder) settings(n *yaml.Node, s *Settings) {
+	d.object(n, kSettings, "settings", func(name string, k, v *yaml.Node) {
+		d.mark(s, name, v)
+		switch name {
+		case "security_groups_per_eni":
+			s.SecurityGroupsPerENI, _ = d.integer(v, "settings: "+name)
+		case "rules_per_security_group":
+			s.RulesPerSecurityGroup, _ = d.integer(v, "settings: "+name)
+		}
+	})
+}
+
+func (d *decoder) vpc(name string, k, n *yaml.Node) *VPC {
+	v := &VPC{Name: name, Pos: d.pos(k)}
+	what := "vpc " + name
+	var groupsNode *yaml.Node
+	d.object(n, kVPC, what, func(field string, _, val *yaml.Node) {
+		d.mark(v, field, val)
+		switch field {
+		case "cidr":
+			v.CIDR, _ = d.prefix(val, what+": cidr")
+		case "subnets":
+			d.namedMap(val, what+": subnets", func(sn string, k, val *yaml.Node) {
+				v.Subnets = append(v.Subnets, d.subnet(name, sn, k, val))
+			})
+		case "security_groups":
+			groupsNode = val
+		}
+	})
+	// Groups are decoded after the loop so that their rules know the VPC whatever the key order.
+	if groupsNode != nil {
+		d.namedMap(groupsNode, what+": security_groups", func(gn string, k, val *yaml.Node) {
+			v.SecurityGroups = append(v.SecurityGroups, d.group(name, gn, k, val))
+		})
+	}
+	return v
+}
+
+func (d *decoder) subnet(vpc, name string, k, n *yaml.Node) *Subnet {
+	s := &Subnet{Name: name, VPC: vpc, Pos: d.pos(k)}
+	what := "subnet " + s.Qualified()
+	d.object(n, kSubnet, what, func(field string, _, v *yaml.Node) {
+		d.mark(s, field, v)
+		if field == "cidr" {
+			s.CIDR, _ = d.prefix(v, what+": cidr")
+		}
+	})
+	return s
+}
+
+func (d *decoder) group(vpc, name string, k, n *yaml.Node) *SecurityGroup {
+	g := &SecurityGroup{Name: name, VPC: vpc, Pos: d.pos(k)}
+	what := "security group " + vpc + "/" + name
+	d.object(n, kGroup, what, func(field string, _, v *yaml.Node) {
+		d.mark(g, field, v)
+		switch field {
+		case "description":
+			g.Description, _ = d.str(v, what+": description")
+		case "ingress":
+			g.Ingress = []*Rule{}
+			d.list(v, what+": ingress", func(i int, v *yaml.Node) {
+				g.Ingress = append(g.Ingress, d.rule(v, fmt.Sprintf("%s: ingress rule %d", what, i+1)))
+			})
+		case "egress":
+			g.Egress = []*Rule{}
+			d.list(v, what+": egress", func(i int, v *yaml.Node) {
+				g.Egress = append(g.Egress, d.rule(v, fmt.Sprintf("%s: egress rule %d", what, i+1)))
+			})
+		}
+	})
+	return g
+}
+
+// rule decodes one security group rule and applies AWS's port semantics for its protocol.
+func (d *decoder) rule(n *yaml.Node, what string) *Rule {
+	r := &Rule{FromPort: -1, ToPort: -1, Pos: d.pos(d.resolve(n))}
+	var ports, icmpType, icmpCode, proto *yaml.Node
+	var targets []string
+	ok := d.object(n, kRule, what, func(field string, _, v *yaml.Node) {
+		d.mark(r, field, v)
+		switch field {
+		case "proto":
+			proto = v
+		case "ports":
+			ports = v
+		case "icmp_type":
+			icmpType = v
+		case "icmp_code":
+			icmpCode = v
+		case "cidr":
+			targets = append(targets, field)
+			r.CIDR, _ = d.prefix(v, what+": cidr")
+		case "group":
+			targets = append(targets, field)
+			r.Group, _ = d.str(v, what+": group")
+		case "prefix_list":
+			targets = append(targets, field)
+			r.PrefixList, _ = d.str(v, what+": prefix_list")
+		case "description":
+			r.Description, _ = d.str(v, what+": description")
+		}
+	})
+	if !ok {
+		return r
+	}
+	switch len(targets) {
+	case 0:
+		d.p.errorf(r.Pos, "%s: want one of cidr, group or prefix_list to say whom the rule allows", what)
+	case 1:
+	default:
+		d.p.errorf(d.where(r, targets[1], r.Pos), "%s: give only one of cidr, group and prefix_list, not both %s and %s (write two rules)", what, targets[0], targets[1])
+	}
+	if proto == nil {
+		return r
+	}
+	s, okProto := d.scalar(proto, what+": proto", protoHelp, "!!str", "!!int")
+	if !okProto {
+		return r
+	}
+	var err error
+	if r.Proto, err = parseProto(s.Value); err != nil {
+		d.p.errorf(d.pos(s), "%s: %v", what, err)
+		return r
+	}
+	name := ProtoName(r.Proto)
+	switch portKind(r.Proto) {
+	case portsRange:
+		if icmpType != nil || icmpCode != nil {
+			f := pick(icmpType, icmpCode, "icmp_type", "icmp_code")
+			d.p.errorf(d.where(r, f, r.Pos), "%s: %s applies to icmp and icmpv6 only; %s rules take ports", what, f, name)
+		}
+		if ports == nil {
+			d.p.errorf(r.Pos, "%s: %s rules need ports: %s", what, name, portsHelp)
+			return r
+		}
+		d.ports(ports, r, what)
+	case portsICMP:
+		if ports != nil {
+			d.p.errorf(d.where(r, "ports", r.Pos), "%s: %s rules take icmp_type and icmp_code, not ports", what, name)
+		}
+		switch {
+		case icmpType != nil:
+			r.FromPort, _ = d.icmp(icmpType, what+": icmp_type")
+			if icmpCode != nil {
+				r.ToPort, _ = d.icmp(icmpCode, what+": icmp_code")
+			}
+		case icmpCode != nil:
+			d.p.errorf(d.where(r, "icmp_code", r.Pos), "%s: icmp_code needs icmp_type; give the type too (8 for echo request), or -1 for all", what)
+		case r.Proto == ProtoICMP:
+			d.p.errorf(r.Pos, "%s: icmp rules need icmp_type: a type 0-255 (8 is echo request) or -1 for all types", what)
+		}
+	default:
+		if ports != nil || icmpType != nil || icmpCode != nil {
+			f := pick(ports, pick2(icmpType, icmpCode), "ports", "icmp_type or icmp_code")
+			d.p.warnf(d.where(r, fieldOf(ports, icmpType), r.Pos), "%s: %s is ignored for protocol %s: AWS allows all ports there", what, f, name)
+		}
+	}
+	return r
+}
+
+// pick names the first of two optional fields that is present.
+func pick(a, b *yaml.Node, an, bn string) string {
+	if a != nil {
+		return an
+	}
+	return bn
+}
+
+func pick2(a, b *yaml.Node) *yaml.Node {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// fieldOf names the field whose position a warning about ignored ports should carry.
+func fieldOf(ports, icmpType *yaml.Node) string {
+	switch {
+	case ports != nil:
+		return "ports"
+	case icmpType != nil:
+		return "icmp_type"
+	}
+	return "icmp_code"
+}
+
+// ports reads a tcp/udp port range: a number, or a string "80", "1024-65535" or "all".
+func (d *decoder) ports(n *yaml.Node, r *Rule, what string) {
+	s, ok := d.scalar(n, what+": ports", portsHelp, "!!int", "!!str")
+	if !ok {
+		return
+	}
+	from, to, err := parsePortRange(s.Value)
+	if err != nil {
+		d.p.errorf(d.pos(s), "%s: %v", what, err)
+		return
+	}
+	r.FromPort, r.ToPort = from, to
+}
+
+// icmp reads an ICMP type or code: a number, -1, or "all" (which is -1).
+func (d *decoder) icmp(n *yaml.Node, what string) (int, bool) {
+	s, ok := d.scalar(n, what, "a number 0-255, or -1 (or all) for any", "!!int", "!!str")
+	if !ok {
+		return -1, false
+	}
+	if s.ShortTag() == "!!str" && s.Value == "all" {
+		return -1, true
+	}
+	v, err := strconv.Atoi(s.Value)
+	if err != nil || s.ShortTag() != "!!int" {
+		d.p.errorf(d.pos(s), "%s: want a number 0-255, or -1 (or all) for any, not %s", what, describe(s))
+		return -1, false
+	}
+	return v, true
+}
+
+func (d *decoder) prefixList(name string, k, n *yaml.Node) *PrefixList {
+	pl := &PrefixList{Name: name, Pos: d.pos(k)}
+	what := "prefix list " + name
+	d.object(n, kPrefixList, what, func(field string, _, v *yaml.Node) {
+		d.mark(pl, field, v)
+		switch field {
+		case "entries":
+			pl.Entries = []netip.Prefix{}
+			d.list(v, what+": entries", func(i int, v *yaml.Node) {
+				p, _ := d.prefix(v, fmt.Sprintf("%s: entry %d", what, i+1))
+				d.mark(pl, "entries."+strconv.Itoa(len(pl.Entries)), v)
+				pl.Entries = append(pl.Entries, p)
+			})
+		case "max_entries":
+			pl.MaxEntries, _ = d.integer(v, what+": max_entries")
+		}
+	})
+	return pl
+}
+
+func (d *decoder) instance(name string, k, n *yaml.Node) *Instance {
+	in := &Instance{Name: name, Pos: d.pos(k)}
+	what := "instance " + name
+	eth0 := &ENI{SourceDestCheck: true, Pos: in.Pos}
+	var shorthand []string // shorthand fields given, in file order
+	var enisKey *yaml.Node
+	ok := d.object(n, kInstance, what, func(field string, k, v *yaml.Node) {
+		d.mark(in, field, v)
+		switch {
+		case field == "type":
+			in.Type, _ = d.str(v, what+": type")
+		case field == "user_data":
+			in.UserData, _ = d.str(v, what+": user_data")
+		case field == "enis":
+			enisKey = k
+			in.ENIs = []*ENI{}
+			d.list(v, what+": enis", func(i int, v *yaml.Node) {
+				in.ENIs = append(in.ENIs, d.eni(v, fmt.Sprintf("%s: eth%d", what, i)))
+			})
+		case isENIShorthand(field):
+			shorthand = append(shorthand, field)
+			d.eniField(eth0, field, v, what)
+		}
+	})
+	if !ok {
+		return in
+	}
+	switch {
+	case enisKey != nil && len(shorthand) > 0:
+		f := shorthand[0]
+		d.p.errorf(d.where(in, f, in.Pos), "%s: %s cannot be used together with enis: (line %d); with enis, give %s in the eth0 entry", what, f, enisKey.Line, f)
+	case enisKey == nil && len(shorthand) == 0:
+		d.p.errorf(in.Pos, "%s: want subnet: (for one ENI) or an enis: list", what)
+	case enisKey == nil:
+		if !d.has(eth0, "subnet") {
+			d.p.errorf(d.where(in, shorthand[0], in.Pos), "%s: %s needs subnet: too (or use an enis: list)", what, shorthand[0])
+		}
+		in.ENIs = []*ENI{eth0}
+	}
+	return in
+}
+
+func (d *decoder) eni(n *yaml.Node, what string) *ENI {
+	e := &ENI{SourceDestCheck: true, Pos: d.pos(d.resolve(n))}
+	d.object(n, kENI, what, func(field string, _, v *yaml.Node) { d.eniField(e, field, v, what) })
+	return e
+}
+
+// eniField decodes one field of an ENI, from an enis: entry or from the instance shorthand.
+func (d *decoder) eniField(e *ENI, field string, v *yaml.Node, what string) {
+	d.mark(e, field, v)
+	switch field {
+	case "subnet":
+		e.Subnet, _ = d.str(v, what+": subnet")
+	case "ip":
+		e.IP, _ = d.addr(v, what+": ip")
+	case "secondary_ips":
+		e.SecondaryIPs = []netip.Addr{}
+		d.list(v, what+": secondary_ips", func(i int, v *yaml.Node) {
+			a, _ := d.addr(v, what+": secondary_ips")
+			d.mark(e, "secondary_ips."+strconv.Itoa(len(e.SecondaryIPs)), v)
+			e.SecondaryIPs = append(e.SecondaryIPs, a)
+		})
+	case "source_dest_check":
+		e.SourceDestCheck, _ = d.boolean(v, what+": source_dest_check")
+	case "security_groups":
+		e.SecurityGroups = []string{}
+		d.list(v, what+": security_groups", func(i int, v *yaml.Node) {
+			g, _ := d.str(v, what+": security_groups")
+			d.mark(e, "security_groups."+strconv.Itoa(len(e.SecurityGroups)), v)
+			e.SecurityGroups = append(e.SecurityGroups, g)
+		})
+	case "description":
+		e.Description, _ = d.str(v, what+": description")
+	}
+}
+
+func (d *decoder) probe(i int, n *yaml.Node) *Probe {
+	pr := &Probe{Pos: d.pos(d.resolve(n))}
+	what := fmt.Sprintf("expect %d", i+1)
+	d.object(n, kProbe, what, func(field string, _, v *yaml.Node) {
+		d.mark(pr, field, v)
+		switch field {
+		case "from":
+			pr.From, _ = d.str(v, what+": from")
+		case "to":
+			pr.To, _ = d.str(v, what+": to")
+		case "proto":
+			pr.Proto, _ = d.str(v, what+": proto")
+		case "port":
+			pr.Port, _ = d.integer(v, what+": port")
+		case "result":
+			pr.Result, _ = d.str(v, what+": result")
+		case "timeout":
+			pr.Timeout, _ = d.duration(v, what+": timeout")
+		case "description":
+			pr.Description, _ = d.str(v, what+": description")
+		}
+	})
+	return pr
+}

@@ -1,0 +1,248 @@
+package scenarios
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Format writes a scenario in the file format, so that Parse reads back the same model (positions
+// and warnings aside). What Parse would fill in — the implicit default group, a group's default
+// egress, the default group of an ENI, source/destination check on — is left out, and single-ENI
+// instances use the shorthand, so the output reads like a hand-written file.
+func Format(sc *Scenario) ([]byte, error) {
+	root := mapping(false)
+	addStr(root, "name", sc.Name)
+	if sc.Description != "" {
+		addStr(root, "description", sc.Description)
+	}
+	if sc.Settings != DefaultSettings() {
+		s := mapping(true)
+		addInt(s, "security_groups_per_eni", sc.Settings.SecurityGroupsPerENI)
+		addInt(s, "rules_per_security_group", sc.Settings.RulesPerSecurityGroup)
+		add(root, "settings", s)
+	}
+	if len(sc.VPCs) > 0 {
+		vpcs := mapping(false)
+		for _, v := range sc.VPCs {
+			add(vpcs, v.Name, formatVPC(v))
+		}
+		add(root, "vpcs", vpcs)
+	}
+	if len(sc.PrefixLists) > 0 {
+		pls := mapping(false)
+		for _, pl := range sc.PrefixLists {
+			m := mapping(true)
+			entries := sequence(true)
+			for _, e := range pl.Entries {
+				entries.Content = append(entries.Content, str(e.String()))
+			}
+			add(m, "entries", entries)
+			addInt(m, "max_entries", pl.MaxEntries)
+			add(pls, pl.Name, m)
+		}
+		add(root, "prefix_lists", pls)
+	}
+	if len(sc.Instances) > 0 {
+		ins := mapping(false)
+		for _, in := range sc.Instances {
+			add(ins, in.Name, formatInstance(in))
+		}
+		add(root, "instances", ins)
+	}
+	if len(sc.Expect) > 0 {
+		probes := sequence(false)
+		for _, pr := range sc.Expect {
+			probes.Content = append(probes.Content, formatProbe(pr))
+		}
+		add(root, "expect", probes)
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func formatVPC(v *VPC) *yaml.Node {
+	m := mapping(false)
+	addStr(m, "cidr", v.CIDR.String())
+	if len(v.Subnets) > 0 {
+		subnets := mapping(false)
+		for _, s := range v.Subnets {
+			sm := mapping(true)
+			addStr(sm, "cidr", s.CIDR.String())
+			add(subnets, s.Name, sm)
+		}
+		add(m, "subnets", subnets)
+	}
+	groups := mapping(false)
+	for _, g := range v.SecurityGroups {
+		if g.Implicit {
+			continue
+		}
+		gm := mapping(false)
+		if g.Description != "" {
+			addStr(gm, "description", g.Description)
+		}
+		if !g.IngressDefaulted {
+			add(gm, "ingress", formatRules(g.Ingress))
+		}
+		if !g.EgressDefaulted {
+			add(gm, "egress", formatRules(g.Egress))
+		}
+		if len(gm.Content) == 0 {
+			gm.Style = yaml.FlowStyle
+		}
+		add(groups, g.Name, gm)
+	}
+	if len(groups.Content) > 0 {
+		add(m, "security_groups", groups)
+	}
+	return m
+}
+
+func formatRules(rules []*Rule) *yaml.Node {
+	s := sequence(len(rules) == 0)
+	for _, r := range rules {
+		m := mapping(true)
+		addStr(m, "proto", ProtoName(r.Proto))
+		switch portKind(r.Proto) {
+		case portsRange:
+			switch {
+			case r.FromPort == 0 && r.ToPort == 65535:
+				addStr(m, "ports", "all")
+			case r.FromPort == r.ToPort:
+				addInt(m, "ports", r.FromPort)
+			default:
+				addStr(m, "ports", strconv.Itoa(r.FromPort)+"-"+strconv.Itoa(r.ToPort))
+			}
+		case portsICMP:
+			if r.Proto == ProtoICMP || r.FromPort != -1 || r.ToPort != -1 {
+				addInt(m, "icmp_type", r.FromPort)
+				if r.ToPort != -1 {
+					addInt(m, "icmp_code", r.ToPort)
+				}
+			}
+		}
+		switch {
+		case r.Group != "":
+			addStr(m, "group", r.Group)
+		case r.PrefixList != "":
+			addStr(m, "prefix_list", r.PrefixList)
+		default:
+			addStr(m, "cidr", r.CIDR.String())
+		}
+		if r.Description != "" {
+			addStr(m, "description", r.Description)
+		}
+		s.Content = append(s.Content, m)
+	}
+	return s
+}
+
+func formatInstance(in *Instance) *yaml.Node {
+	shorthand := len(in.ENIs) == 1 && in.ENIs[0].Description == ""
+	m := mapping(shorthand && in.UserData == "")
+	if in.Type != "" {
+		addStr(m, "type", in.Type)
+	}
+	if shorthand {
+		formatENI(m, in.ENIs[0])
+	} else {
+		enis := sequence(false)
+		for _, e := range in.ENIs {
+			em := mapping(true)
+			formatENI(em, e)
+			enis.Content = append(enis.Content, em)
+		}
+		add(m, "enis", enis)
+	}
+	if in.UserData != "" {
+		n := str(in.UserData)
+		if strings.Contains(in.UserData, "\n") {
+			n.Style = yaml.LiteralStyle
+		}
+		add(m, "user_data", n)
+	}
+	return m
+}
+
+// formatENI adds an ENI's fields to m: an enis: entry, or the instance itself for the shorthand.
+func formatENI(m *yaml.Node, e *ENI) {
+	addStr(m, "subnet", e.Subnet)
+	if e.IP.IsValid() {
+		addStr(m, "ip", e.IP.String())
+	}
+	if e.SecondaryIPs != nil {
+		s := sequence(true)
+		for _, a := range e.SecondaryIPs {
+			s.Content = append(s.Content, str(a.String()))
+		}
+		add(m, "secondary_ips", s)
+	}
+	if !e.SourceDestCheck {
+		add(m, "source_dest_check", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
+	}
+	if !(len(e.SecurityGroups) == 1 && e.SecurityGroups[0] == DefaultGroup) && len(e.SecurityGroups) > 0 {
+		s := sequence(true)
+		for _, g := range e.SecurityGroups {
+			s.Content = append(s.Content, str(g))
+		}
+		add(m, "security_groups", s)
+	}
+	if e.Description != "" {
+		addStr(m, "description", e.Description)
+	}
+}
+
+func formatProbe(pr *Probe) *yaml.Node {
+	m := mapping(true)
+	addStr(m, "from", pr.From)
+	addStr(m, "to", pr.To)
+	addStr(m, "proto", pr.Proto)
+	if pr.Port != 0 {
+		addInt(m, "port", pr.Port)
+	}
+	addStr(m, "result", pr.Result)
+	if pr.Timeout != 0 {
+		addStr(m, "timeout", pr.Timeout.String())
+	}
+	if pr.Description != "" {
+		addStr(m, "description", pr.Description)
+	}
+	return m
+}
+
+func mapping(flow bool) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if flow {
+		n.Style = yaml.FlowStyle
+	}
+	return n
+}
+
+func sequence(flow bool) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	if flow {
+		n.Style = yaml.FlowStyle
+	}
+	return n
+}
+
+func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func add(m *yaml.Node, key string, v *yaml.Node) { m.Content = append(m.Content, str(key), v) }
+
+func addStr(m *yaml.Node, key, v string) { add(m, key, str(v)) }
+
+func addInt(m *yaml.Node, key string, v int) {
+	add(m, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(v)})
+}

@@ -1,0 +1,244 @@
+package scenarios
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Pos is a place in a scenario file. Line and Col count from 1; zero means unknown.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// String formats p as "file:line:col", leaving out the parts that are unknown.
+func (p Pos) String() string {
+	s := p.File
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+		if p.Col > 0 {
+			s += ":" + strconv.Itoa(p.Col)
+		}
+	}
+	return s
+}
+
+// Scenario is one validated scenario file: the VPCs, prefix lists and instances of a lab and the
+// probes expected to pass or fail in it. After Parse every default has been filled in (see the
+// field comments), so consumers never need to know the file's shorthands.
+type Scenario struct {
+	Name        string
+	File        string
+	Description string
+	Settings    Settings
+	VPCs        []*VPC // in file order
+	PrefixLists []*PrefixList
+	Instances   []*Instance // in file order
+	Expect      []*Probe
+	Warnings    []Warning // e.g. a rule CIDR with host bits that was canonicalised
+}
+
+// Settings are the per-scenario quotas that AWS lets an account adjust.
+type Settings struct {
+	// SecurityGroupsPerENI is the most groups one ENI may have: 1-16, default 5.
+	SecurityGroupsPerENI int
+	// RulesPerSecurityGroup is the per-direction, per-family rule quota of a group: default 60.
+	// SecurityGroupsPerENI × RulesPerSecurityGroup may not exceed 1000, as in AWS.
+	RulesPerSecurityGroup int
+}
+
+// AWS's defaults and hard limits for the settings and the file's other quotas.
+const (
+	DefaultSecurityGroupsPerENI  = 5
+	MaxSecurityGroupsPerENI      = 16
+	DefaultRulesPerSecurityGroup = 60
+	MaxGroupsTimesRules          = 1000
+	MaxENIsPerInstance           = 8
+	MaxPrefixListEntries         = 1000
+	MaxUserDataBytes             = 16 << 10 // AWS's limit on raw user data
+	MaxDescriptionLen            = 255
+	DefaultGroup                 = "default"
+)
+
+// DefaultSettings are the settings of a scenario that has no settings: block.
+func DefaultSettings() Settings {
+	return Settings{SecurityGroupsPerENI: DefaultSecurityGroupsPerENI, RulesPerSecurityGroup: DefaultRulesPerSecurityGroup}
+}
+
+// VPC is one virtual private cloud with its subnets and security groups.
+type VPC struct {
+	Name    string
+	CIDR    netip.Prefix // IPv4, /16 to /28, canonical
+	Subnets []*Subnet    // in file order
+	// SecurityGroups always holds the VPC's "default" group first (implicit or overridden by the
+	// file), then the file's other groups in file order.
+	SecurityGroups []*SecurityGroup
+	Pos            Pos
+}
+
+// Subnet is a subnet of a VPC.
+type Subnet struct {
+	Name, VPC string
+	CIDR      netip.Prefix // IPv4, /16 to /28, canonical, inside the VPC's CIDR
+	Pos       Pos
+}
+
+// Qualified names the subnet the way ENIs refer to it: "vpc/subnet".
+func (s *Subnet) Qualified() string { return s.VPC + "/" + s.Name }
+
+// SecurityGroup is a VPC security group: allow rules only, stateful.
+type SecurityGroup struct {
+	Name, VPC, Description string
+	Ingress, Egress        []*Rule
+	// EgressDefaulted: the file has no egress key for this group, so AWS's default for a new group
+	// (one rule allowing all IPv4) was filled in. An empty egress list in the file means no egress.
+	EgressDefaulted bool
+	// IngressDefaulted: only for the "default" group, whose ingress was not given in the file and
+	// is AWS's default (all traffic from members of the group itself).
+	IngressDefaulted bool
+	// Implicit: the file does not mention the group; it is the VPC's default group as AWS creates it.
+	Implicit bool
+	Pos      Pos
+}
+
+// Protocol numbers with a meaning of their own in security group rules.
+const (
+	ProtoAll    = -1
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+)
+
+// Rule is one security group rule: traffic of Proto (and ports or ICMP type/code) from or to one
+// source or destination.
+type Rule struct {
+	Proto int // -1 all, 6 tcp, 17 udp, 1 icmp, 58 icmpv6, or any 0-255
+	// For tcp and udp, the port range: 0-65535 is all ports. For icmp and icmpv6, FromPort is the
+	// type and ToPort the code, -1 meaning any. For every other protocol both are -1: AWS ignores
+	// ports there.
+	FromPort, ToPort int
+	CIDR             netip.Prefix // canonical; exactly one of CIDR, Group, PrefixList is set
+	Group            string       // security group name in the same VPC
+	PrefixList       string       // name of one of the scenario's prefix lists
+	Description      string
+	Pos              Pos
+}
+
+// PrefixList is a customer-managed prefix list: a named set of CIDRs of one address family that
+// rules may reference. In quotas a reference counts as MaxEntries rules.
+type PrefixList struct {
+	Name       string
+	Entries    []netip.Prefix // canonical, all of one family
+	MaxEntries int            // 1-1000, at least len(Entries); defaults to len(Entries)
+	Pos        Pos
+}
+
+// IPv6 reports whether the list holds IPv6 prefixes. An empty list counts as IPv4, AWS's default.
+func (p *PrefixList) IPv6() bool { return len(p.Entries) > 0 && p.Entries[0].Addr().Is6() }
+
+// Instance is one EC2 instance: a network namespace with one to eight ENIs.
+type Instance struct {
+	Name     string
+	Type     string // instance type name such as t3.micro, "" = the default type
+	UserData string // shell script run inside the instance after its network is up
+	ENIs     []*ENI // eth0 first
+	Pos      Pos
+}
+
+// ENI is one elastic network interface of an instance.
+type ENI struct {
+	Subnet          string     // qualified "vpc/subnet"
+	IP              netip.Addr // zero = assigned automatically by the engine's IPAM
+	SecondaryIPs    []netip.Addr
+	SourceDestCheck bool // default true
+	// SecurityGroups are names of groups in the ENI's VPC. After Parse never empty: an ENI given
+	// no group gets the VPC's "default" group, as in AWS.
+	SecurityGroups []string
+	Description    string
+	Pos            Pos
+}
+
+// VPCName is the VPC part of the ENI's qualified subnet.
+func (e *ENI) VPCName() string {
+	for i := 0; i < len(e.Subnet); i++ {
+		if e.Subnet[i] == '/' {
+			return e.Subnet[:i]
+		}
+	}
+	return ""
+}
+
+// Probe is one expectation: traffic from an instance to a target is allowed or denied.
+type Probe struct {
+	From, To    string        // instance name or "instance.ethN"; To may also be an IP literal
+	Proto       string        // tcp | udp | icmp
+	Port        int           // tcp/udp only, 1-65535
+	Result      string        // allow | deny
+	Timeout     time.Duration // 0 = the runner's default
+	Description string
+	Pos         Pos
+}
+
+// VPC returns the VPC called name, or nil.
+func (s *Scenario) VPC(name string) *VPC {
+	for _, v := range s.VPCs {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Subnet returns the subnet with the qualified name "vpc/subnet", or nil.
+func (s *Scenario) Subnet(qualified string) *Subnet {
+	for _, v := range s.VPCs {
+		for _, sn := range v.Subnets {
+			if sn.VPC+"/"+sn.Name == qualified {
+				return sn
+			}
+		}
+	}
+	return nil
+}
+
+// Instance returns the instance called name, or nil.
+func (s *Scenario) Instance(name string) *Instance {
+	for _, in := range s.Instances {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// PrefixList returns the prefix list called name, or nil.
+func (s *Scenario) PrefixList(name string) *PrefixList {
+	for _, p := range s.PrefixLists {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Subnet returns the VPC's subnet called name, or nil.
+func (v *VPC) Subnet(name string) *Subnet {
+	for _, s := range v.Subnets {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Group returns the VPC's security group called name, or nil.
+func (v *VPC) Group(name string) *SecurityGroup {
+	for _, g := range v.SecurityGroups {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package scenarios
+
+// field is one key that a mapping of the scenario format may hold. The decoder rejects every
+// other key, and a test walks this table against the JSON schema, so the table is the one list of
+// the format's fields.
+type field struct {
+	name string
+	// kind is the value's shape: a scalar kind ("string", "text", "name", "int", "bool",
+	// "duration", "cidr", "ip", "proto", "ports", "icmp"), "list:K" or "map:K" of such a kind or of
+	// an object kind, or "object:K".
+	kind     string
+	required bool
+}
+
+// Object kinds: the mappings of the format. The JSON schema has a $defs entry of the same name
+// for each.
+const (
+	kScenario   = "scenario"
+	kSettings   = "settings"
+	kVPC        = "vpc"
+	kSubnet     = "subnet"
+	kGroup      = "security_group"
+	kRule       = "rule"
+	kPrefixList = "prefix_list"
+	kInstance   = "instance"
+	kENI        = "eni"
+	kProbe      = "probe"
+)
+
+// formatSpec is the table of every object kind's fields, in the order the documentation lists them.
+func formatSpec() map[string][]field {
+	return map[string][]field{
+		kScenario: {
+			{"name", "name", true},
+			{"description", "string", false},
+			{"settings", "object:" + kSettings, false},
+			{"vpcs", "map:" + kVPC, false},
+			{"prefix_lists", "map:" + kPrefixList, false},
+			{"instances", "map:" + kInstance, false},
+			{"expect", "list:" + kProbe, false},
+		},
+		kSettings: {
+			{"security_groups_per_eni", "int", false},
+			{"rules_per_security_group", "int", false},
+		},
+		kVPC: {
+			{"cidr", "cidr", true},
+			{"subnets", "map:" + kSubnet, false},
+			{"security_groups", "map:" + kGroup, false},
+		},
+		kSubnet: {
+			{"cidr", "cidr", true},
+		},
+		kGroup: {
+			{"description", "string", false},
+			{"ingress", "list:" + kRule, false},
+			{"egress", "list:" + kRule, false},
+		},
+		kRule: {
+			{"proto", "proto", true},
+			{"ports", "ports", false},
+			{"icmp_type", "icmp", false},
+			{"icmp_code", "icmp", false},
+			{"cidr", "cidr", false},
+			{"group", "name", false},
+			{"prefix_list", "name", false},
+			{"description", "string", false},
+		},
+		kPrefixList: {
+			{"entries", "list:cidr", true},
+			{"max_entries", "int", false},
+		},
+		kInstance: {
+			{"type", "string", false},
+			{"user_data", "text", false},
+			{"enis", "list:" + kENI, false},
+			// The eth0 shorthand: the same fields as an ENI, for a single-ENI instance.
+			{"subnet", "string", false},
+			{"ip", "ip", false},
+			{"secondary_ips", "list:ip", false},
+			{"source_dest_check", "bool", false},
+			{"security_groups", "list:name", false},
+		},
+		kENI: {
+			{"subnet", "string", true},
+			{"ip", "ip", false},
+			{"secondary_ips", "list:ip", false},
+			{"source_dest_check", "bool", false},
+			{"security_groups", "list:name", false},
+			{"description", "string", false},
+		},
+		kProbe: {
+			{"from", "string", true},
+			{"to", "string", true},
+			{"proto", "string", true},
+			{"port", "int", false},
+			{"result", "string", true},
+			{"timeout", "duration", false},
+			{"description", "string", false},
+		},
+	}
+}
+
+// isENIShorthand reports whether an instance field describes eth0 (the instance has no enis: list).
+func isENIShorthand(name string) bool {
+	switch name {
+	case "subnet", "ip", "secondary_ips", "source_dest_check", "security_groups":
+		return true
+	}
+	return false
+}
