@@ -514,3 +514,40 @@ func TestConcurrentCreateDestroy(t *testing.T) {
 	}
 	noLabObjects(t, lab)
 }
+
+// TestDestroyDetachesMountCopies: a mount namespace made while an instance exists (a shell of
+// `ec2sim exec`, `ip netns exec`) holds copies of its bind mounts; DestroyLab must leave none
+// there, or the copy would keep the namespace alive.
+func TestDestroyDetachesMountCopies(t *testing.T) {
+	lab := testLab(t)
+	create(t, twoENIs(lab, "cp"))
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare(1)")
+	}
+	holder := exec.Command("unshare", "--mount", "--propagation", "unchanged", "sleep", "30")
+	must(t, holder.Start())
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
+	proc := "/proc/" + strconv.Itoa(holder.Process.Pid)
+	own, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if ns, _ := os.Readlink(proc + "/ns/mnt"); ns != "" && ns != own {
+			break // unshare has made its mount namespace
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unshare never made a mount namespace")
+		}
+	}
+	b, err := os.ReadFile(proc + "/mountinfo")
+	must(t, err)
+	if !strings.Contains(string(b), NSName(lab, "cp")) {
+		t.Fatalf("the new mount namespace has no copy of the instance's mounts:\n%s", b)
+	}
+	_, err = DestroyLab(lab)
+	must(t, err)
+	b, err = os.ReadFile(proc + "/mountinfo")
+	must(t, err)
+	if strings.Contains(string(b), lab) {
+		t.Errorf("the other mount namespace still holds the lab's mounts:\n%s", b)
+	}
+}
