@@ -110,13 +110,22 @@ func (e *Engine) detachLocked(i uint32) error {
 // Close detaches every port and waits for the readers to end.
 func (e *Engine) Close() error {
 	e.mu.Lock()
-	var errs []error
-	for i := range *e.ports.Load() {
-		if err := e.detachLocked(uint32(i)); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	old := *e.ports.Load()
+	empty := make([]Port, len(old))
+	e.ports.Store(&empty)
 	e.mu.Unlock()
+	// Close every port at once: closing a TAP waits for the kernel to unregister the device
+	// (tens of milliseconds each), which one at a time would make a large lab slow to go down.
+	errs := make([]error, len(old))
+	var wg sync.WaitGroup
+	for i, p := range old {
+		if p == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = p.Close() }()
+	}
+	wg.Wait()
 	e.wg.Wait()
 	return errors.Join(errs...)
 }

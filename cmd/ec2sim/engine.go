@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// engineCmd is the background process of a lab that `up` starts; it is not meant to be run by hand.
+var engineCmd = &command{
+	name:  "__engine",
+	usage: "Usage: ec2sim __engine --lab LAB FILE  (started by 'ec2sim up'; reports readiness on fd 3)\n",
+}
+
+func init() { engineCmd.run = runEngine }
+
+func runEngine(args []string) error {
+	fs := newFlags(engineCmd)
+	name := fs.String("lab", "", "lab name")
+	pos, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *name == "" {
+		return errors.New("want --lab LAB FILE")
+	}
+	ready := os.NewFile(3, "ready")
+	fail := func(err error) error {
+		if ready != nil {
+			json.NewEncoder(ready).Encode(lab.Response{Error: err.Error()})
+			ready.Close()
+		}
+		return err
+	}
+	sc, err := scenarios.Load(pos[0])
+	if err != nil {
+		return fail(err)
+	}
+	plan, err := lab.NewPlan(sc, *name)
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	l, err := lab.Up(ctx, plan)
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("bring-up failed, everything it made was removed: %w", err))
+	}
+	fmt.Printf("lab %s running, pid %d\n", *name, os.Getpid())
+	err = lab.Serve(l, pos[0], ready)
+	fmt.Printf("lab %s stopped: %v\n", *name, err)
+	return err
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

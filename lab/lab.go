@@ -1,0 +1,202 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ec2sim/ec2sim/fabric"
+	"github.com/ec2sim/ec2sim/hypervisor"
+)
+
+// Lab is a running lab in this process: its instances' namespaces and the engine that carries
+// their traffic.
+type Lab struct {
+	Plan   *Plan
+	Engine *fabric.Engine
+
+	mu        sync.Mutex // guards instances and the publishing of new snapshots
+	instances map[string]*hypervisor.Instance
+}
+
+// parallelBringUp bounds how many instances are created at once; namespace creation is mostly
+// kernel work serialised on a few locks, so more than a handful of workers only adds contention.
+const parallelBringUp = 4
+
+// userDataTimeout bounds each instance's user data script.
+const userDataTimeout = 60 * time.Second
+
+// Up creates every instance of the plan and starts the engine over their ENIs. It returns when the
+// lab is running. If anything fails half-way, it removes what it made and returns the error.
+func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
+	l := &Lab{Plan: p, Engine: fabric.NewEngine(p.State), instances: map[string]*hypervisor.Instance{}}
+	defer func() {
+		if err != nil {
+			if derr := l.Down(); derr != nil {
+				err = fmt.Errorf("%w (and cleaning up after it: %v)", err, derr)
+			}
+		}
+	}()
+	sem := make(chan struct{}, parallelBringUp)
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	var errs []error
+	for _, ip := range p.Instances {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(ip *InstancePlan) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := l.startInstance(ip); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		}(ip)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// User data runs once every instance's network is up, as cloud-init runs after boot: a script
+	// may talk to its neighbours.
+	for _, ip := range p.Instances {
+		if ip.UserData == "" {
+			continue
+		}
+		if err := l.runUserData(ctx, ip); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *Lab) startInstance(ip *InstancePlan) error {
+	st := l.Plan.State
+	spec := hypervisor.InstanceSpec{Lab: l.Plan.Lab, Name: ip.Name, Hostname: ip.Hostname}
+	for k, idx := range ip.ENIs {
+		e := &st.ENIs[idx]
+		sub := &st.Subnets[e.Subnet]
+		spec.ENIs = append(spec.ENIs, hypervisor.ENISpec{
+			Name:    e.Name,
+			MAC:     e.Identity.MAC,
+			Addr:    netip.PrefixFrom(e.Identity.Addrs[0], sub.CIDR.Bits()),
+			Gateway: sub.Router,
+			MTU:     9001,
+			Default: k == 0,
+		})
+	}
+	inst, err := hypervisor.CreateInstance(spec)
+	if err != nil {
+		return fmt.Errorf("instance %s: %w", ip.Name, err)
+	}
+	l.mu.Lock()
+	l.instances[ip.Name] = inst
+	l.mu.Unlock()
+	for k, idx := range ip.ENIs {
+		if err := l.Engine.Attach(idx, inst.TAPs[k]); err != nil {
+			return fmt.Errorf("instance %s: %w", ip.Name, err)
+		}
+	}
+	return nil
+}
+
+func (l *Lab) runUserData(ctx context.Context, ip *InstancePlan) error {
+	ctx, cancel := context.WithTimeout(ctx, userDataTimeout)
+	defer cancel()
+	out, err := hypervisor.RunUserData(ctx, l.Plan.Lab, ip.Name, ip.UserData)
+	if err != nil {
+		return fmt.Errorf("instance %s: user data failed: %v\n%s", ip.Name, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Down stops the engine and removes every instance. It is idempotent and also removes objects of
+// the lab that this process did not make (left by a crashed run).
+func (l *Lab) Down() error {
+	var errs []error
+	if err := l.Engine.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	l.mu.Lock()
+	var insts []*hypervisor.Instance
+	for name, inst := range l.instances {
+		insts = append(insts, inst)
+		delete(l.instances, name)
+	}
+	l.mu.Unlock()
+	// DestroyAll closes every TAP at once: each close waits ~25 ms for the kernel to unregister
+	// the device, so one at a time would make a 50-instance lab slow to go down.
+	if err := hypervisor.DestroyAll(insts); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := hypervisor.DestroyLab(l.Plan.Lab); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// SetSourceDestCheck toggles the check on one ENI of a running lab ("web-1" means its eth0,
+// "router.eth1" names another ENI).
+func (l *Lab) SetSourceDestCheck(target string, on bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	idx, err := l.findENI(target)
+	if err != nil {
+		return err
+	}
+	st, err := l.Engine.State().WithSourceDestCheck(idx, on)
+	if err != nil {
+		return err
+	}
+	return l.Engine.Publish(st)
+}
+
+// findENI resolves "instance" or "instance.ethN" to an ENI index.
+func (l *Lab) findENI(target string) (uint32, error) {
+	name, eni, _ := strings.Cut(target, ".")
+	ip := l.Plan.Instance(name)
+	if ip == nil {
+		return 0, fmt.Errorf("no instance %q in lab %s (instances: %s)", name, l.Plan.Lab, strings.Join(l.instanceNames(), ", "))
+	}
+	if eni == "" {
+		eni = "eth0"
+	}
+	st := l.Engine.State()
+	for _, idx := range ip.ENIs {
+		if st.ENIs[idx].Name == eni {
+			return idx, nil
+		}
+	}
+	return 0, fmt.Errorf("instance %s has no ENI %q (it has eth0 to eth%d)", name, eni, len(ip.ENIs)-1)
+}
+
+func (l *Lab) instanceNames() []string {
+	var n []string
+	for _, ip := range l.Plan.Instances {
+		n = append(n, ip.Name)
+	}
+	return n
+}
+
+// ResolveTarget gives the address of "instance", "instance.ethN" or an IP literal.
+func (l *Lab) ResolveTarget(target string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(target); err == nil {
+		return a, nil
+	}
+	idx, err := l.findENI(target)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return l.Engine.State().ENIs[idx].Identity.Addrs[0], nil
+}

@@ -1,0 +1,145 @@
+package lab
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ec2sim/ec2sim/fabric"
+	"github.com/ec2sim/ec2sim/hypervisor"
+)
+
+// Status describes a running lab, for `ec2sim status` and the output of `up`.
+type Status struct {
+	Lab       string           `json:"lab"`
+	File      string           `json:"file,omitempty"`
+	PID       int              `json:"engine_pid,omitempty"`
+	Started   time.Time        `json:"started,omitempty"`
+	VPCs      []VPCStatus      `json:"vpcs"`
+	Instances []InstanceStatus `json:"instances"`
+}
+
+// VPCStatus is one VPC.
+type VPCStatus struct {
+	Name      string   `json:"name"`
+	ID        string   `json:"id"`
+	CIDR      string   `json:"cidr"`
+	RouterMAC string   `json:"router_mac"`
+	Subnets   []string `json:"subnets"`
+}
+
+// InstanceStatus is one instance.
+type InstanceStatus struct {
+	Name      string      `json:"name"`
+	ID        string      `json:"id"`
+	Hostname  string      `json:"hostname"`
+	Namespace string      `json:"namespace"`
+	ENIs      []ENIStatus `json:"enis"`
+}
+
+// ENIStatus is one ENI with its counters.
+type ENIStatus struct {
+	Name            string            `json:"name"`
+	ID              string            `json:"id"`
+	MAC             string            `json:"mac"`
+	IPs             []string          `json:"private_ips"`
+	Subnet          string            `json:"subnet"`
+	SubnetID        string            `json:"subnet_id"`
+	SourceDestCheck bool              `json:"source_dest_check"`
+	RxPackets       uint64            `json:"rx_packets"`
+	RxBytes         uint64            `json:"rx_bytes"`
+	TxPackets       uint64            `json:"tx_packets"`
+	TxBytes         uint64            `json:"tx_bytes"`
+	Drops           map[string]uint64 `json:"drops,omitempty"`
+}
+
+// Status reports the lab's current state and counters.
+func (l *Lab) Status() Status {
+	st := l.Engine.State()
+	s := Status{Lab: l.Plan.Lab, File: l.Plan.Scenario.File}
+	for vi, v := range st.VPCs {
+		vs := VPCStatus{Name: v.Name, ID: v.ID, CIDR: v.CIDR.String(), RouterMAC: v.RouterMAC.String()}
+		for _, sub := range st.Subnets {
+			if sub.VPC == uint32(vi) {
+				vs.Subnets = append(vs.Subnets, fmt.Sprintf("%s %s %s", sub.Name, sub.ID, sub.CIDR))
+			}
+		}
+		s.VPCs = append(s.VPCs, vs)
+	}
+	for _, ip := range l.Plan.Instances {
+		is := InstanceStatus{Name: ip.Name, ID: ip.ID, Hostname: ip.Hostname, Namespace: hypervisor.NSName(l.Plan.Lab, ip.Name)}
+		for _, idx := range ip.ENIs {
+			e := &st.ENIs[idx]
+			c := l.Engine.Counters(idx)
+			es := ENIStatus{
+				Name: e.Name, ID: e.ID, MAC: e.Identity.MAC.String(), Subnet: st.Subnets[e.Subnet].Name,
+				SubnetID: st.Subnets[e.Subnet].ID, SourceDestCheck: e.Identity.SourceDestCheck,
+				RxPackets: c.RxPackets.Load(), RxBytes: c.RxBytes.Load(), TxPackets: c.TxPackets.Load(), TxBytes: c.TxBytes.Load(),
+			}
+			for _, a := range e.Identity.Addrs {
+				es.IPs = append(es.IPs, a.String())
+			}
+			for r := range fabric.NumReasons {
+				if n := c.Drops[r].Load(); n > 0 {
+					if es.Drops == nil {
+						es.Drops = map[string]uint64{}
+					}
+					es.Drops[fabric.Reason(r).String()] = n
+				}
+			}
+			is.ENIs = append(is.ENIs, es)
+		}
+		s.Instances = append(s.Instances, is)
+	}
+	return s
+}
+
+// WriteText prints the status as a table a person reads.
+func (s *Status) WriteText(w io.Writer, counters bool) {
+	fmt.Fprintf(w, "lab %s", s.Lab)
+	if s.File != "" {
+		fmt.Fprintf(w, " (from %s)", s.File)
+	}
+	if s.PID != 0 {
+		fmt.Fprintf(w, ", engine pid %d", s.PID)
+	}
+	fmt.Fprintln(w)
+	for _, v := range s.VPCs {
+		fmt.Fprintf(w, "vpc %s %s %s, router MAC %s\n", v.Name, v.ID, v.CIDR, v.RouterMAC)
+		for _, sub := range v.Subnets {
+			fmt.Fprintf(w, "  subnet %s\n", sub)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	hdr := "INSTANCE\tNAMESPACE\tENI\tMAC\tPRIVATE IP\tSUBNET\tSRC/DST CHECK"
+	if counters {
+		hdr += "\tRX PKTS\tTX PKTS\tDROPS"
+	}
+	fmt.Fprintln(tw, hdr)
+	for _, in := range s.Instances {
+		for k, e := range in.ENIs {
+			name, ns := in.Name, in.Namespace
+			if k > 0 {
+				name, ns = "", ""
+			}
+			check := "on"
+			if !e.SourceDestCheck {
+				check = "off"
+			}
+			line := fmt.Sprintf("%s\t%s\t%s %s\t%s\t%s\t%s\t%s", name, ns, e.Name, e.ID, e.MAC, strings.Join(e.IPs, ","), e.Subnet, check)
+			if counters {
+				var drops []string
+				for r, n := range e.Drops {
+					drops = append(drops, fmt.Sprintf("%s=%d", r, n))
+				}
+				sort.Strings(drops)
+				line += fmt.Sprintf("\t%d\t%d\t%s", e.RxPackets, e.TxPackets, strings.Join(drops, " "))
+			}
+			fmt.Fprintln(tw, line)
+		}
+	}
+	tw.Flush()
+}

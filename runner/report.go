@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// WriteJUnit writes results as JUnit XML: one testsuite per file, one testcase per probe; a file
+// that could not run is one errored testcase, so CI systems show it.
+func WriteJUnit(w io.Writer, results []*FileResult) error {
+	type failure struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	}
+	type testcase struct {
+		Name      string   `xml:"name,attr"`
+		Classname string   `xml:"classname,attr"`
+		Time      string   `xml:"time,attr"`
+		File      string   `xml:"file,attr,omitempty"`
+		Failure   *failure `xml:"failure,omitempty"`
+		Error     *failure `xml:"error,omitempty"`
+	}
+	type testsuite struct {
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Errors   int        `xml:"errors,attr"`
+		Time     string     `xml:"time,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	type testsuites struct {
+		XMLName  xml.Name    `xml:"testsuites"`
+		Name     string      `xml:"name,attr"`
+		Tests    int         `xml:"tests,attr"`
+		Failures int         `xml:"failures,attr"`
+		Errors   int         `xml:"errors,attr"`
+		Suites   []testsuite `xml:"testsuite"`
+	}
+	secs := func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+	all := testsuites{Name: "ec2sim"}
+	for _, r := range results {
+		name := r.Scenario
+		if name == "" {
+			name = r.File
+		}
+		s := testsuite{Name: name, Time: secs(r.Duration)}
+		if r.Error != "" {
+			s.Cases = append(s.Cases, testcase{Name: "run", Classname: name, Time: secs(r.Duration), File: r.File,
+				Error: &failure{Message: r.Error, Type: "setup", Text: r.Error}})
+			s.Errors++
+		}
+		for _, p := range r.Probes {
+			c := testcase{Name: p.Name, Classname: name, Time: secs(p.Duration), File: r.File}
+			if !p.Passed {
+				msg := fmt.Sprintf("expected %s, observed %s", p.Expected, p.Observed)
+				c.Failure = &failure{Message: msg, Type: "expectation", Text: fmt.Sprintf("%s: %s: %s", p.Pos, msg, p.Detail)}
+				s.Failures++
+			}
+			s.Cases = append(s.Cases, c)
+		}
+		s.Tests = len(s.Cases)
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Suites = append(all.Suites, s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(all); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// WriteJUnitFile writes the JUnit report to path.
+func WriteJUnitFile(path string, results []*FileResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteJUnit(f, results); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// WriteText prints one line per probe and a summary line per file.
+func WriteProbeLine(w io.Writer, p *ProbeResult) {
+	mark := "PASS"
+	if !p.Passed {
+		mark = "FAIL"
+	}
+	fmt.Fprintf(w, "  %s  %-40s expected %-5s observed %-5s (%s, %s)\n", mark, p.Name, p.Expected, p.Observed, p.Detail, p.Duration.Round(time.Millisecond))
+}

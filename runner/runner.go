@@ -1,0 +1,204 @@
+// Package runner runs scenario files as tests: it brings each lab up in this process, sends the
+// scenario's probes as real traffic, compares what happened with what the file expects, tears the
+// lab down whatever happens, and reports the results as text, JSON or JUnit XML.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/probe"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// Options tune a run.
+type Options struct {
+	// Timeout is how long a probe waits for its exchange; a deny probe always waits this long.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the probe timeout when a probe and the options give none.
+const DefaultTimeout = 1500 * time.Millisecond
+
+// ProbeResult is one probe's outcome.
+type ProbeResult struct {
+	Name     string        `json:"name"`
+	Pos      string        `json:"pos"`
+	Expected string        `json:"expected"`
+	Observed string        `json:"observed"`
+	Passed   bool          `json:"passed"`
+	Detail   string        `json:"detail"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// FileResult is one scenario file's outcome.
+type FileResult struct {
+	File     string        `json:"file"`
+	Scenario string        `json:"scenario,omitempty"`
+	Lab      string        `json:"lab,omitempty"`
+	Error    string        `json:"error,omitempty"` // the file could not be run at all
+	Invalid  bool          `json:"invalid,omitempty"`
+	Probes   []ProbeResult `json:"probes"`
+	Up       time.Duration `json:"up_ns"`
+	Down     time.Duration `json:"down_ns"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Passed reports whether the file ran and every probe passed.
+func (r *FileResult) Passed() bool {
+	if r.Error != "" {
+		return false
+	}
+	for _, p := range r.Probes {
+		if !p.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+// Counts returns how many probes passed and failed.
+func (r *FileResult) Counts() (passed, failed int) {
+	for _, p := range r.Probes {
+		if p.Passed {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	return
+}
+
+// testLabName makes a lab name for a test run that no other run (or a lab started by hand) uses.
+func testLabName(scenario string) string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	if len(scenario) > 24 {
+		scenario = strings.TrimRight(scenario[:24], "-")
+	}
+	return scenario + "-" + hex.EncodeToString(b)
+}
+
+// RunFile loads, brings up, probes and tears down one scenario file. progress, if not nil, is
+// called after each probe.
+func RunFile(ctx context.Context, file string, opts Options, progress func(*ProbeResult)) *FileResult {
+	start := time.Now()
+	res := &FileResult{File: file, Probes: []ProbeResult{}}
+	defer func() { res.Duration = time.Since(start) }()
+	sc, err := scenarios.Load(file)
+	if err != nil {
+		res.Error, res.Invalid = err.Error(), true
+		return res
+	}
+	res.Scenario = sc.Name
+	res.Lab = testLabName(sc.Name)
+	plan, err := lab.NewPlan(sc, res.Lab)
+	if err != nil {
+		res.Error, res.Invalid = err.Error(), true
+		return res
+	}
+	t0 := time.Now()
+	l, err := lab.Up(ctx, plan)
+	res.Up = time.Since(t0)
+	if err != nil {
+		res.Error = "bring-up: " + err.Error()
+		return res
+	}
+	defer func() {
+		t := time.Now()
+		if err := l.Down(); err != nil && res.Error == "" {
+			res.Error = "teardown: " + err.Error()
+		}
+		res.Down = time.Since(t)
+	}()
+	for _, p := range sc.Expect {
+		if ctx.Err() != nil {
+			res.Error = "interrupted"
+			return res
+		}
+		pr := runProbe(l, p, opts)
+		res.Probes = append(res.Probes, pr)
+		if progress != nil {
+			progress(&res.Probes[len(res.Probes)-1])
+		}
+	}
+	return res
+}
+
+// ProbeName describes a probe the way reports show it: "web-1 -> db-1 tcp/5432".
+func ProbeName(p *scenarios.Probe) string {
+	what := p.Proto
+	if p.Proto != "icmp" {
+		what = fmt.Sprintf("%s/%d", p.Proto, p.Port)
+	}
+	return fmt.Sprintf("%s -> %s %s", p.From, p.To, what)
+}
+
+func runProbe(l *lab.Lab, p *scenarios.Probe, opts Options) ProbeResult {
+	start := time.Now()
+	pr := ProbeResult{Name: ProbeName(p), Pos: p.Pos.String(), Expected: p.Result}
+	defer func() { pr.Duration = time.Since(start) }()
+	spec, err := probeSpec(l, p, opts)
+	if err == nil {
+		var r probe.Result
+		r, err = probe.Run(spec)
+		if err == nil {
+			pr.Observed, pr.Detail = "deny", r.Detail
+			if r.Completed {
+				pr.Observed = "allow"
+			}
+			pr.Passed = pr.Observed == pr.Expected
+			return pr
+		}
+	}
+	pr.Observed, pr.Detail = "error", err.Error()
+	return pr
+}
+
+func probeSpec(l *lab.Lab, p *scenarios.Probe, opts Options) (probe.Spec, error) {
+	s := probe.Spec{Proto: p.Proto, Port: p.Port, Timeout: p.Timeout}
+	if s.Timeout == 0 {
+		s.Timeout = opts.Timeout
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTimeout
+	}
+	from, _, _ := strings.Cut(p.From, ".")
+	if l.Plan.Instance(from) == nil {
+		return s, fmt.Errorf("no instance %q", p.From)
+	}
+	s.FromNS = hypervisor.NSPath(l.Plan.Lab, from)
+	dst, err := l.ResolveTarget(p.To)
+	if err != nil {
+		return s, err
+	}
+	s.Dst = dst
+	if p.Proto != "icmp" {
+		if owner := ownerOf(l, dst); owner != "" {
+			s.ToNS = hypervisor.NSPath(l.Plan.Lab, owner)
+		}
+	}
+	return s, nil
+}
+
+// ownerOf names the instance holding address a, or "" when no instance does.
+func ownerOf(l *lab.Lab, a netip.Addr) string {
+	st := l.Engine.State()
+	for _, e := range st.ENIs {
+		if e.Present && e.Identity.Owns(a) {
+			return e.Instance
+		}
+	}
+	return ""
+}
+
+// ErrFailed is returned by callers when some probe failed.
+var ErrFailed = errors.New("some expectations failed")
