@@ -399,4 +399,3 @@ instances:
 		t.Errorf("a failed bring-up left: %v", left)
 	}
 }
-
