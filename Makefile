@@ -29,7 +29,7 @@ unit:
 
 # Build, then run every bundled scenario suite and print the results.
 demo: deps build
-	./$(BIN) test scenarios/examples/*.yaml
+	./$(BIN) test scenarios/suites/*.yaml
 
 bench: deps build
 	$(GO) run ./bench -out bench-results.json

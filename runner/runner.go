@@ -142,9 +142,9 @@ func ProbeName(p *scenarios.Probe) string {
 	return fmt.Sprintf("%s -> %s %s", p.From, p.To, what)
 }
 
-func runProbe(l *lab.Lab, p *scenarios.Probe, opts Options) ProbeResult {
+func runProbe(l *lab.Lab, p *scenarios.Probe, opts Options) (pr ProbeResult) {
 	start := time.Now()
-	pr := ProbeResult{Name: ProbeName(p), Pos: p.Pos.String(), Expected: p.Result}
+	pr = ProbeResult{Name: ProbeName(p), Pos: p.Pos.String(), Expected: p.Result}
 	defer func() { pr.Duration = time.Since(start) }()
 	spec, err := probeSpec(l, p, opts)
 	if err == nil {
