@@ -59,7 +59,7 @@ func parse(file string, data []byte) (*Scenario, *decoder, error) {
 	if err := p.err(); err != nil {
 		return nil, d, err
 	}
-	sc.Warnings = p.warnings
+	sc.Warnings = p.sortedWarnings()
 	return sc, d, nil
 }
 

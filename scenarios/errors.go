@@ -76,19 +76,27 @@ func (p *problems) warnf(at Pos, format string, args ...any) {
 	p.warnings = append(p.warnings, Warning{Pos: at, Msg: fmt.Sprintf(format, args...)})
 }
 
+// sortedWarnings returns the warnings in file order.
+func (p *problems) sortedWarnings() []Warning {
+	out := append([]Warning(nil), p.warnings...)
+	sort.SliceStable(out, func(i, j int) bool { return before(out[i].Pos, out[j].Pos) })
+	return out
+}
+
+func before(a, b Pos) bool {
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	return a.Col < b.Col
+}
+
 // err returns the collected errors sorted by position, or nil (a nil interface) when there are none.
 func (p *problems) err() error {
 	if len(p.errs) == 0 {
 		return nil
 	}
 	out := append(ErrorList(nil), p.errs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].Pos, out[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	sort.SliceStable(out, func(i, j int) bool { return before(out[i].Pos, out[j].Pos) })
 	if p.dropped > 0 {
 		last := out[len(out)-1].Pos
 		out = append(out, &Error{Pos: Pos{File: last.File}, Msg: fmt.Sprintf("and %d more errors; fix the ones above first", p.dropped)})

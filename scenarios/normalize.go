@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -13,11 +14,11 @@ func (d *decoder) normalize(sc *Scenario) {
 	for _, v := range sc.VPCs {
 		d.defaultGroups(v)
 		for _, g := range v.SecurityGroups {
-			for _, r := range g.Ingress {
-				d.canonicalRule(g, "ingress", r)
+			for i, r := range g.Ingress {
+				d.canonicalRule(fmt.Sprintf("security group %s/%s: ingress rule %d", g.VPC, g.Name, i+1), r)
 			}
-			for _, r := range g.Egress {
-				d.canonicalRule(g, "egress", r)
+			for i, r := range g.Egress {
+				d.canonicalRule(fmt.Sprintf("security group %s/%s: egress rule %d", g.VPC, g.Name, i+1), r)
 			}
 		}
 	}
@@ -78,20 +79,20 @@ func (d *decoder) defaultGroups(v *VPC) {
 
 // canonicalRule masks a rule CIDR's host bits, as AWS does, and warns about rules that can never
 // match because their protocol belongs to the other address family.
-func (d *decoder) canonicalRule(g *SecurityGroup, dir string, r *Rule) {
+func (d *decoder) canonicalRule(what string, r *Rule) {
 	if !r.CIDR.IsValid() {
 		return
 	}
 	at := d.where(r, "cidr", r.Pos)
 	if m := r.CIDR.Masked(); m != r.CIDR && !r.CIDR.Addr().Is4In6() {
-		d.p.warnf(at, "security group %s/%s: %s rule: cidr %s has host bits set; canonicalised to %s, as AWS does", g.VPC, g.Name, dir, r.CIDR, m)
+		d.p.warnf(at, "%s: cidr %s has host bits set; canonicalised to %s, as AWS does", what, r.CIDR, m)
 		r.CIDR = m
 	}
 	switch {
 	case r.Proto == ProtoICMP && r.CIDR.Addr().Is6():
-		d.p.warnf(at, "security group %s/%s: %s rule: icmp is IPv4 only, so with the IPv6 cidr %s it never matches; use icmpv6", g.VPC, g.Name, dir, r.CIDR)
+		d.p.warnf(at, "%s: icmp is IPv4 only, so with the IPv6 cidr %s it never matches; use icmpv6", what, r.CIDR)
 	case r.Proto == ProtoICMPv6 && r.CIDR.Addr().Is4():
-		d.p.warnf(at, "security group %s/%s: %s rule: icmpv6 is IPv6 only, so with the IPv4 cidr %s it never matches; use icmp", g.VPC, g.Name, dir, r.CIDR)
+		d.p.warnf(at, "%s: icmpv6 is IPv6 only, so with the IPv4 cidr %s it never matches; use icmp", what, r.CIDR)
 	}
 }
 
