@@ -260,7 +260,8 @@ func (d *decoder) scalar(n *yaml.Node, what, want string, tags ...string) (*yaml
 }
 
 func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
-	s, ok := d.scalar(n, what, "a string", "!!str")
+	// A plain scalar that looks like a date is still text to the user (and to JSON).
+	s, ok := d.scalar(n, what, "a string", "!!str", "!!timestamp")
 	return s.Value, ok
 }
 
