@@ -1,0 +1,55 @@
+// Package sgengine enforces EC2 security groups: it compiles the groups of every ENI into
+// lookup structures and tracks connections with AWS's rules (aws-semantics.md §1.1, §1.2).
+//
+// The package is pure logic without I/O. The packet engine calls it from the reader goroutine
+// of every ENI port, so everything here is safe for concurrent use and nothing on the decision
+// path allocates.
+//
+// # Evaluate, then apply
+//
+// [Policy.Egress] and [Policy.Ingress] are pure: they read the compiled policy and the ENI's
+// [Conntrack] and return a [Decision] that carries the verdict, its reason, the rule that
+// allowed the packet and the conntrack [Update] the verdict implies. The engine applies the
+// update with [Conntrack.Apply] after it has settled the packet's fate; trace and the static
+// analyser call the same functions and apply nothing, so what they explain is what the engine
+// does.
+//
+// A Policy is an immutable snapshot built by [Compile]; a rule or membership change is a new
+// Compile, published by the engine through an atomic pointer. Conntrack state outlives
+// snapshots, which is what keeps tracked flows alive across rule changes.
+//
+// # Semantics chosen where AWS is silent or vague
+//
+//   - Tracked flows survive rule removal until they go idle; untracked flows are re-evaluated
+//     by the rules on every packet and so are cut at once.
+//   - A flow that was untracked and becomes tracking-eligible (for example the outbound
+//     allow-all rule is removed) has no entry. Its next packet is judged by the rules like a new
+//     one: a UDP or other-protocol packet (or an ICMP request) that the rules allow then creates
+//     an entry, but a TCP segment without a lone SYN never does, so an existing TCP connection
+//     whose replies are no longer allowed by the rules breaks, as AWS documents for narrowing the
+//     rules of an untracked flow. New connections are tracked from their SYN.
+//   - Only a lone SYN creates a TCP entry. A SYN-ACK, bare ACK, FIN or RST that matches no entry
+//     passes only if the rules allow it in its own direction, and creates nothing. This is also
+//     what happens after an idle timeout: AWS does not pick up connections mid-stream.
+//   - "Allowed by a 0.0.0.0/0 rule" means that the /0 rules of the group union (CIDR or prefix
+//     list entry) allow the packet, even if a narrower rule allows it too; "a rule in the other
+//     direction that permits all ports" means the /0 rules of the same family on the other side
+//     cover ports 0-65535 for the packet's protocol, together (protocol -1 counts for both).
+//     Conntrack sees packets, not flows, so a packet is also untracked when it would be the
+//     reply of an untracked flow started the other way: otherwise the answer of an untracked
+//     inbound UDP query would create an entry.
+//   - ICMP requests with a reply type (echo, timestamp, information, address mask; ICMPv6 echo)
+//     are tracked by addresses and identifier; other non-error ICMP passes by the rules only and
+//     creates no entry. ICMP errors never create entries and, by default, are admitted only by
+//     rules (PMTUD needs an inbound ICMP rule, as AWS documents); Config.RelatedICMP admits an
+//     error whose quoted packet belongs to a tracked flow, as Linux conntrack does.
+//   - A UDP flow becomes a stream (UDPStream timeout) after its second request-response
+//     exchange: the reply side has answered the initiator twice.
+//   - Timeouts AWS does not document (ICMP, TCP handshake and closing) are knobs whose
+//     defaults follow Linux conntrack; see [Timeouts].
+//
+// The conntrack table is bucket-free open addressing with linear probing and backward-shift
+// deletion, sharded with a mutex per shard. Entries are 48 bytes and hold no pointers;
+// expired entries are reaped a few slots at a time on every insert and whenever the table
+// grows, and [Conntrack.Reap] lets the engine sweep on a timer.
+package sgengine
