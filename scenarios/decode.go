@@ -251,6 +251,15 @@ func (d *decoder) rule(n *yaml.Node, what string) *Rule {
 			d.p.errorf(r.Pos, "%s: icmp rules need icmp_type: a type 0-255 (8 is echo request) or -1 for all types", what)
 		}
 	default:
+		// The values are ignored, as AWS ignores them, but a malformed one is still a typo.
+		if ports != nil {
+			d.ports(ports, &Rule{}, what)
+		}
+		for _, n := range [...]*yaml.Node{icmpType, icmpCode} {
+			if n != nil {
+				d.icmp(n, what+": icmp")
+			}
+		}
 		if ports != nil || icmpType != nil || icmpCode != nil {
 			f := pick(ports, pick2(icmpType, icmpCode), "ports", "icmp_type or icmp_code")
 			d.p.warnf(d.where(r, fieldOf(ports, icmpType), r.Pos), "%s: %s is ignored for protocol %s: AWS allows all ports there", what, f, name)

@@ -166,11 +166,7 @@ func formatInstance(in *Instance) *yaml.Node {
 		add(m, "enis", enis)
 	}
 	if in.UserData != "" {
-		n := str(in.UserData)
-		if strings.Contains(in.UserData, "\n") {
-			n.Style = yaml.LiteralStyle
-		}
-		add(m, "user_data", n)
+		add(m, "user_data", script(in.UserData))
 	}
 	return m
 }
@@ -221,6 +217,23 @@ func formatProbe(pr *Probe) *yaml.Node {
 	return m
 }
 
+// script is a multi-line string as a literal block (|), which reads like the script it is, when
+// that block reads back as the same string; yaml.v3 writes some (a leading newline or tab) wrongly,
+// and those are quoted instead.
+func script(s string) *yaml.Node {
+	n := str(s)
+	if !strings.Contains(s, "\n") {
+		return n
+	}
+	n.Style = yaml.LiteralStyle
+	out, err := yaml.Marshal(n)
+	var back string
+	if err != nil || yaml.Unmarshal(out, &back) != nil || back != s {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
 func mapping(flow bool) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	if flow {
@@ -237,7 +250,15 @@ func sequence(flow bool) *yaml.Node {
 	return n
 }
 
-func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+// str is a string scalar. Multi-line strings are double-quoted: yaml.v3 would write them as
+// literal blocks, which lose some of them (see script).
+func str(s string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.Contains(s, "\n") {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
 
 func add(m *yaml.Node, key string, v *yaml.Node) { m.Content = append(m.Content, str(key), v) }
 

@@ -22,7 +22,8 @@ import (
 // uses. It refuses schemas with other keywords, so the schema cannot quietly say more than the
 // tests check.
 type jsonSchema struct {
-	root map[string]any
+	root     map[string]any
+	patterns map[string]*regexp.Regexp // compiled once: the fuzz test validates many documents
 }
 
 // schemaKeywords are the keywords the validator implements; annotations are accepted and ignored.
@@ -38,7 +39,7 @@ func loadSchema(t testing.TB) *jsonSchema {
 	t.Helper()
 	var root map[string]any
 	require.NoError(t, json.Unmarshal(Schema(), &root))
-	s := &jsonSchema{root: root}
+	s := &jsonSchema{root: root, patterns: map[string]*regexp.Regexp{}}
 	require.NoError(t, s.checkKeywords(root, "#"))
 	return s
 }
@@ -89,6 +90,15 @@ func (s *jsonSchema) ref(r string) any {
 		panic("dangling $ref " + r)
 	}
 	return def
+}
+
+func (s *jsonSchema) pattern(p string) *regexp.Regexp {
+	re, ok := s.patterns[p]
+	if !ok {
+		re = regexp.MustCompile(p)
+		s.patterns[p] = re
+	}
+	return re
 }
 
 func jsonType(v any) string {
@@ -175,7 +185,7 @@ func (s *jsonSchema) validate(node, v any, path string) []string {
 		fail("%v is not %v", v, c)
 	}
 	if str, ok := v.(string); ok {
-		if p, ok := m["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
+		if p, ok := m["pattern"].(string); ok && !s.pattern(p).MatchString(str) {
 			fail("%q does not match %s", str, p)
 		}
 		n := float64(utf8.RuneCountInString(str))
@@ -466,7 +476,9 @@ func goodFiles(t *testing.T) map[string][]byte {
 	paths, err := filepath.Glob("examples/*.yaml")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(paths), 3, "the examples are missing")
-	paths = append(paths, "testdata/full.yaml")
+	suites, err := filepath.Glob("suites/*.yaml") // the bundled suites must load too
+	require.NoError(t, err)
+	paths = append(append(paths, suites...), "testdata/full.yaml")
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		require.NoError(t, err)
