@@ -5,6 +5,7 @@ import (
 
 	"github.com/ec2sim/ec2sim/fabric/packet"
 	"github.com/ec2sim/ec2sim/mac"
+	"github.com/ec2sim/ec2sim/sgengine"
 )
 
 // Action is what the engine does with a frame.
@@ -50,6 +51,9 @@ const (
 	ReasonNoDestination
 	ReasonReservedAddress
 	ReasonUnknownPort
+	ReasonSGEgress
+	ReasonSGIngress
+	ReasonConntrackAllowance
 	numReasons
 )
 
@@ -57,21 +61,24 @@ const (
 const NumReasons = int(numReasons)
 
 var reasonNames = [numReasons]string{
-	ReasonNone:            "none",
-	ReasonDelivered:       "delivered",
-	ReasonARPAnswered:     "arp-answered",
-	ReasonMalformed:       "malformed",
-	ReasonNonIP:           "non-ip",
-	ReasonBroadcast:       "broadcast-or-multicast",
-	ReasonARPUnanswered:   "arp-unanswered",
-	ReasonBadSourceMAC:    "spoofed-source-mac",
-	ReasonBadSourceIP:     "spoofed-source-ip",
-	ReasonBadDestIP:       "not-addressed-to-eni",
-	ReasonUnknownDstMAC:   "unknown-destination-mac",
-	ReasonNoRoute:         "no-route",
-	ReasonNoDestination:   "no-such-address",
-	ReasonReservedAddress: "reserved-address",
-	ReasonUnknownPort:     "unknown-ingress-eni",
+	ReasonNone:               "none",
+	ReasonDelivered:          "delivered",
+	ReasonARPAnswered:        "arp-answered",
+	ReasonMalformed:          "malformed",
+	ReasonNonIP:              "non-ip",
+	ReasonBroadcast:          "broadcast-or-multicast",
+	ReasonARPUnanswered:      "arp-unanswered",
+	ReasonBadSourceMAC:       "spoofed-source-mac",
+	ReasonBadSourceIP:        "spoofed-source-ip",
+	ReasonBadDestIP:          "not-addressed-to-eni",
+	ReasonUnknownDstMAC:      "unknown-destination-mac",
+	ReasonNoRoute:            "no-route",
+	ReasonNoDestination:      "no-such-address",
+	ReasonReservedAddress:    "reserved-address",
+	ReasonUnknownPort:        "unknown-ingress-eni",
+	ReasonSGEgress:           "security-group-egress",
+	ReasonSGIngress:          "security-group-ingress",
+	ReasonConntrackAllowance: "conntrack-allowance-exceeded",
 }
 
 func (r Reason) String() string {
@@ -126,6 +133,13 @@ type Verdict struct {
 	DstMAC      mac.HW
 	SrcMAC      mac.HW
 	ARPAnswer   mac.HW
+	// Egress and Ingress are the security groups' decisions on the sending and receiving ENI,
+	// valid when EgressDone and IngressDone; their Updates are what the engine applies to the
+	// two ENIs' conntrack tables.
+	Egress      sgengine.Decision
+	Ingress     sgengine.Decision
+	EgressDone  bool
+	IngressDone bool
 	Steps       [maxSteps]Step
 	NSteps      int
 }
@@ -142,10 +156,10 @@ func (v *Verdict) drop(s Stage, r Reason, eni uint32) {
 	v.Action, v.Reason = Drop, r
 }
 
-// Decide settles the fate of one frame that ENI in sent, given a snapshot of the fabric. It is pure:
-// it reads p and st and writes only *v, so that the engine, trace and the static analyser share it.
-// It does not allocate.
-func Decide(p *packet.Parsed, in uint32, st *State, v *Verdict) {
+// Decide settles the fate of one frame that ENI in sent, given a snapshot of the fabric and the
+// conntrack state. It is pure: it reads p, st and tr and writes only *v, so that the engine, trace
+// and the static analyser share it. It does not allocate.
+func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 	*v = Verdict{In: in, Out: NoENI}
 	if int(in) >= len(st.ENIs) || !st.ENIs[in].Present {
 		v.drop(StageParse, ReasonUnknownPort, in)
@@ -181,8 +195,27 @@ func Decide(p *packet.Parsed, in uint32, st *State, v *Verdict) {
 	}
 	v.step(StageSourceCheck, true, ReasonNone, in)
 
+	var flow sgengine.Flow
+	var now int64
+	if tr != nil {
+		now = tr.Now
+	}
+	if st.SG != nil {
+		flowOf(p, &flow)
+		v.Egress = st.SG.Egress(in, &flow, tr.table(in), now)
+		v.EgressDone = true
+		if !v.Egress.Allowed {
+			r := ReasonSGEgress
+			if v.Egress.Reason == sgengine.ReasonAllowanceExceeded {
+				r = ReasonConntrackAllowance
+			}
+			v.drop(StageSGEgress, r, in)
+			return
+		}
+		v.step(StageSGEgress, true, ReasonNone, in)
+	}
+
 	vpc := &st.VPCs[src.VPC]
-	sub := &st.Subnets[src.Subnet]
 	out := NoENI
 	routed := false
 	switch {
@@ -213,7 +246,6 @@ func Decide(p *packet.Parsed, in uint32, st *State, v *Verdict) {
 		}
 		out = i
 	}
-	_ = sub
 	v.step(StageRoute, true, ReasonNone, in)
 	dst := &st.ENIs[out]
 	if dst.Identity.CheckDest(p.Dst) != mac.OK {
@@ -223,6 +255,19 @@ func Decide(p *packet.Parsed, in uint32, st *State, v *Verdict) {
 	}
 	v.step(StageDestCheck, true, ReasonNone, out)
 	v.Out = out
+	if st.SG != nil {
+		v.Ingress = st.SG.Ingress(out, &flow, tr.table(out), now)
+		v.IngressDone = true
+		if !v.Ingress.Allowed {
+			r := ReasonSGIngress
+			if v.Ingress.Reason == sgengine.ReasonAllowanceExceeded {
+				r = ReasonConntrackAllowance
+			}
+			v.drop(StageSGIngress, r, out)
+			return
+		}
+		v.step(StageSGIngress, true, ReasonNone, out)
+	}
 	if routed {
 		v.RewriteMACs = true
 		v.SrcMAC = vpc.RouterMAC

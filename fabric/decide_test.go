@@ -95,7 +95,7 @@ func TestDecide(t *testing.T) {
 				}
 			}
 			var v Verdict
-			Decide(c.p, c.in, s, &v)
+			Decide(c.p, c.in, s, nil, &v)
 			if v.Action != c.action || v.Reason != c.reason {
 				t.Fatalf("got %v/%v, want %v/%v (steps %v)", v.Action, v.Reason, c.action, c.reason, v.Steps[:v.NSteps])
 			}
@@ -112,11 +112,11 @@ func TestDecide(t *testing.T) {
 func TestDecideRewritesMACsOnlyWhenRouted(t *testing.T) {
 	st := testState(t)
 	var v Verdict
-	Decide(ipPkt(st.ENIs[0].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", "10.0.2.10"), 0, st, &v)
+	Decide(ipPkt(st.ENIs[0].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", "10.0.2.10"), 0, st, nil, &v)
 	if !v.RewriteMACs || v.SrcMAC != st.VPCs[0].RouterMAC || v.DstMAC != st.ENIs[2].Identity.MAC {
 		t.Errorf("routed: rewrite=%v src=%s dst=%s", v.RewriteMACs, v.SrcMAC, v.DstMAC)
 	}
-	Decide(ipPkt(st.ENIs[0].Identity.MAC, st.ENIs[1].Identity.MAC, "10.0.1.10", "10.0.1.11"), 0, st, &v)
+	Decide(ipPkt(st.ENIs[0].Identity.MAC, st.ENIs[1].Identity.MAC, "10.0.1.10", "10.0.1.11"), 0, st, nil, &v)
 	if v.RewriteMACs {
 		t.Error("same-subnet frame had its MACs rewritten")
 	}
@@ -141,7 +141,7 @@ func TestDecideDoesNotAllocate(t *testing.T) {
 	p := ipPkt(st.ENIs[0].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", "10.0.2.10")
 	arp := arpReq(st.ENIs[0].Identity.MAC, "10.0.1.10", "10.0.1.1")
 	var v Verdict
-	if n := testing.AllocsPerRun(1000, func() { Decide(p, 0, st, &v); Decide(arp, 0, st, &v) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { Decide(p, 0, st, nil, &v); Decide(arp, 0, st, nil, &v) }); n != 0 {
 		t.Errorf("Decide allocates %v times per packet", n)
 	}
 }
@@ -152,6 +152,6 @@ func BenchmarkDecide(b *testing.B) {
 	var v Verdict
 	b.ReportAllocs()
 	for b.Loop() {
-		Decide(p, 0, st, &v)
+		Decide(p, 0, st, nil, &v)
 	}
 }

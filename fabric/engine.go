@@ -7,8 +7,10 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ec2sim/ec2sim/fabric/packet"
+	"github.com/ec2sim/ec2sim/sgengine"
 )
 
 // Port is one ENI's attachment to the engine: a TAP device opened with IFF_VNET_HDR in production,
@@ -37,6 +39,12 @@ type Counters struct {
 // one read and one write and no hand-off between goroutines.
 type Engine struct {
 	state atomic.Pointer[State]
+	clock atomic.Pointer[func() int64]
+	// tracking holds one conntrack table per ENI index; tables outlive snapshots, which is what
+	// keeps tracked flows alive across rule changes.
+	tracking Tracking
+	stopReap chan struct{}
+	stopOnce sync.Once
 
 	mu       sync.Mutex // guards ports and wg additions
 	ports    atomic.Pointer[[]Port]
@@ -46,11 +54,55 @@ type Engine struct {
 
 // NewEngine makes an engine over st with room for counters of every ENI index st has.
 func NewEngine(st *State) *Engine {
-	e := &Engine{counters: make([]Counters, len(st.ENIs))}
+	e := &Engine{counters: make([]Counters, len(st.ENIs)), stopReap: make(chan struct{})}
 	e.state.Store(st)
+	e.tracking.Tables = make([]*sgengine.Conntrack, len(st.ENIs))
+	for i := range e.tracking.Tables {
+		e.tracking.Tables[i] = sgengine.NewConntrack()
+	}
+	start := time.Now()
+	mono := func() int64 { return int64(time.Since(start)) }
+	e.clock.Store(&mono)
+	go e.reaper()
 	ports := make([]Port, len(st.ENIs))
 	e.ports.Store(&ports)
 	return e
+}
+
+// SetClock replaces the engine's clock (nanoseconds, monotonic); tests and lab clocks that run
+// faster than real time use it. Conntrack timestamps already taken stay as they are.
+func (e *Engine) SetClock(now func() int64) { e.clock.Store(&now) }
+
+// Now reads the engine's clock.
+func (e *Engine) Now() int64 { return (*e.clock.Load())() }
+
+// Conntrack returns ENI i's connection-tracking table.
+func (e *Engine) Conntrack(i uint32) *sgengine.Conntrack { return e.tracking.Tables[i] }
+
+// Tracking returns the conntrack state at the engine's current time, for trace-style callers of
+// Decide that must see what the engine sees.
+func (e *Engine) Tracking() *Tracking {
+	return &Tracking{Tables: e.tracking.Tables, Now: e.Now()}
+}
+
+// reapInterval is how often expired conntrack entries are swept besides the amortised reaping
+// on insert, so that idle tables shrink and counts shown by status stay honest.
+const reapInterval = 5 * time.Second
+
+func (e *Engine) reaper() {
+	t := time.NewTicker(reapInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stopReap:
+			return
+		case <-t.C:
+			now := e.Now()
+			for _, ct := range e.tracking.Tables {
+				ct.Reap(now, 1<<16)
+			}
+		}
+	}
 }
 
 // State returns the current snapshot.
@@ -127,6 +179,7 @@ func (e *Engine) Close() error {
 	}
 	wg.Wait()
 	e.wg.Wait()
+	e.stopOnce.Do(func() { close(e.stopReap) })
 	return errors.Join(errs...)
 }
 
@@ -137,6 +190,7 @@ func (e *Engine) pump(i uint32, p Port) {
 	reply := make([]byte, packet.VnetHdrLen+64)
 	var pkt packet.Parsed
 	var v Verdict
+	var tr Tracking
 	c := &e.counters[i]
 	for {
 		n, err := p.Read(buf)
@@ -156,7 +210,14 @@ func (e *Engine) pump(i uint32, p Port) {
 		frame := buf[packet.VnetHdrLen:n]
 		pkt.Decode(frame)
 		st := e.state.Load()
-		Decide(&pkt, i, st, &v)
+		tr.Tables, tr.Now = e.tracking.Tables, e.Now()
+		Decide(&pkt, i, st, &tr, &v)
+		if v.EgressDone {
+			tr.Tables[i].Apply(&v.Egress.Update, tr.Now)
+		}
+		if v.IngressDone {
+			tr.Tables[v.Out].Apply(&v.Ingress.Update, tr.Now)
+		}
 		switch v.Action {
 		case Deliver:
 			ports := *e.ports.Load()
@@ -184,7 +245,15 @@ func (e *Engine) pump(i uint32, p Port) {
 				}
 			}
 		default:
-			c.Drops[v.Reason].Add(1)
+			// Count the drop on the ENI whose stage refused the packet: an ingress security
+			// group's drop shows on the receiving ENI, as AWS's counters and flow logs do.
+			at := i
+			if v.NSteps > 0 {
+				if s := v.Steps[v.NSteps-1].ENI; int(s) < len(e.counters) {
+					at = s
+				}
+			}
+			e.counters[at].Drops[v.Reason].Add(1)
 		}
 	}
 }

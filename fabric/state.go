@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/ec2sim/ec2sim/mac"
+	"github.com/ec2sim/ec2sim/sgengine"
 )
 
 // NoENI is the index used where no ENI applies.
@@ -20,6 +21,9 @@ type State struct {
 	ENIs    []ENIState
 	VPCs    []VPCState
 	Subnets []SubnetState
+	// SG is the compiled security groups of every ENI. Nil means no security groups are
+	// enforced (unit tests of the lower stages); a lab always has one.
+	SG *sgengine.Policy
 }
 
 // ENIState is one ENI as the packet path needs it.
@@ -97,6 +101,7 @@ func (s *State) clone() *State {
 		ENIs:    append([]ENIState(nil), s.ENIs...),
 		VPCs:    append([]VPCState(nil), s.VPCs...),
 		Subnets: append([]SubnetState(nil), s.Subnets...),
+		SG:      s.SG,
 	}
 	for i := range n.ENIs {
 		id := &n.ENIs[i].Identity
@@ -121,3 +126,10 @@ func (s *State) WithSourceDestCheck(i uint32, on bool) (*State, error) {
 
 // Index builds st's lookup maps; a State made outside this package must be indexed before use.
 func Index(st *State) error { return st.index() }
+
+// WithPolicy returns a copy of s whose security groups are pol.
+func (s *State) WithPolicy(pol *sgengine.Policy) *State {
+	n := *s
+	n.SG = pol
+	return &n
+}

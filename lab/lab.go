@@ -151,7 +151,7 @@ func (l *Lab) Down() error {
 func (l *Lab) SetSourceDestCheck(target string, on bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	idx, err := l.findENI(target)
+	idx, err := l.findENILocked(target)
 	if err != nil {
 		return err
 	}
@@ -162,8 +162,9 @@ func (l *Lab) SetSourceDestCheck(target string, on bool) error {
 	return l.Engine.Publish(st)
 }
 
-// findENI resolves "instance" or "instance.ethN" to an ENI index.
-func (l *Lab) findENI(target string) (uint32, error) {
+// findENILocked resolves "instance" or "instance.ethN" to an ENI index. The plan's instances
+// never change, so it needs no lock; the name says it may be called with l.mu held.
+func (l *Lab) findENILocked(target string) (uint32, error) {
 	name, eni, _ := strings.Cut(target, ".")
 	ip := l.Plan.Instance(name)
 	if ip == nil {
@@ -194,7 +195,7 @@ func (l *Lab) ResolveTarget(target string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(target); err == nil {
 		return a, nil
 	}
-	idx, err := l.findENI(target)
+	idx, err := l.findENILocked(target)
 	if err != nil {
 		return netip.Addr{}, err
 	}

@@ -22,6 +22,8 @@ type Plan struct {
 	Scenario  *scenarios.Scenario
 	State     *fabric.State
 	Instances []*InstancePlan
+	// sg is the security-group configuration the State's policy was compiled from.
+	sg *sgModel
 }
 
 // InstancePlan is one instance to create.
@@ -140,6 +142,15 @@ func NewPlan(sc *scenarios.Scenario, labName string) (*Plan, error) {
 	if err := fabric.Index(st); err != nil {
 		return nil, err
 	}
+	m, err := buildSG(sc, labName, st)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := m.compile()
+	if err != nil {
+		return nil, fmt.Errorf("%s: security groups: %w", sc.File, err)
+	}
+	st.SG, p.sg = pol, m
 	return p, nil
 }
 

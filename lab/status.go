@@ -14,12 +14,13 @@ import (
 
 // Status describes a running lab, for `ec2sim status` and the output of `up`.
 type Status struct {
-	Lab       string           `json:"lab"`
-	File      string           `json:"file,omitempty"`
-	PID       int              `json:"engine_pid,omitempty"`
-	Started   time.Time        `json:"started,omitempty"`
-	VPCs      []VPCStatus      `json:"vpcs"`
-	Instances []InstanceStatus `json:"instances"`
+	Lab            string           `json:"lab"`
+	File           string           `json:"file,omitempty"`
+	PID            int              `json:"engine_pid,omitempty"`
+	Started        time.Time        `json:"started,omitempty"`
+	VPCs           []VPCStatus      `json:"vpcs"`
+	SecurityGroups []GroupStatus    `json:"security_groups"`
+	Instances      []InstanceStatus `json:"instances"`
 }
 
 // VPCStatus is one VPC.
@@ -49,6 +50,9 @@ type ENIStatus struct {
 	Subnet          string            `json:"subnet"`
 	SubnetID        string            `json:"subnet_id"`
 	SourceDestCheck bool              `json:"source_dest_check"`
+	SecurityGroups  []string          `json:"security_groups"`
+	Conntrack       int               `json:"conntrack_entries"`
+	AllowanceExceed uint64            `json:"conntrack_allowance_exceeded"`
 	RxPackets       uint64            `json:"rx_packets"`
 	RxBytes         uint64            `json:"rx_bytes"`
 	TxPackets       uint64            `json:"tx_packets"`
@@ -69,6 +73,7 @@ func (l *Lab) Status() Status {
 		}
 		s.VPCs = append(s.VPCs, vs)
 	}
+	s.SecurityGroups = l.groupStatus()
 	for _, ip := range l.Plan.Instances {
 		is := InstanceStatus{Name: ip.Name, ID: ip.ID, Hostname: ip.Hostname, Namespace: hypervisor.NSName(l.Plan.Lab, ip.Name)}
 		for _, idx := range ip.ENIs {
@@ -77,7 +82,9 @@ func (l *Lab) Status() Status {
 			es := ENIStatus{
 				Name: e.Name, ID: e.ID, MAC: e.Identity.MAC.String(), Subnet: st.Subnets[e.Subnet].Name,
 				SubnetID: st.Subnets[e.Subnet].ID, SourceDestCheck: e.Identity.SourceDestCheck,
-				RxPackets: c.RxPackets.Load(), RxBytes: c.RxBytes.Load(), TxPackets: c.TxPackets.Load(), TxBytes: c.TxBytes.Load(),
+				SecurityGroups: l.eniGroupNames(idx), Conntrack: l.Engine.Conntrack(idx).Len(),
+				AllowanceExceed: l.Engine.Conntrack(idx).AllowanceExceeded(),
+				RxPackets:       c.RxPackets.Load(), RxBytes: c.RxBytes.Load(), TxPackets: c.TxPackets.Load(), TxBytes: c.TxBytes.Load(),
 			}
 			for _, a := range e.Identity.Addrs {
 				es.IPs = append(es.IPs, a.String())
@@ -113,10 +120,19 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 			fmt.Fprintf(w, "  subnet %s\n", sub)
 		}
 	}
+	for _, g := range s.SecurityGroups {
+		fmt.Fprintf(w, "security group %s/%s %s\n", g.VPC, g.Name, g.ID)
+		for _, r := range g.Ingress {
+			fmt.Fprintf(w, "  in  %s\n", r)
+		}
+		for _, r := range g.Egress {
+			fmt.Fprintf(w, "  out %s\n", r)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	hdr := "INSTANCE\tNAMESPACE\tENI\tMAC\tPRIVATE IP\tSUBNET\tSRC/DST CHECK"
+	hdr := "INSTANCE\tNAMESPACE\tENI\tMAC\tPRIVATE IP\tSUBNET\tSRC/DST CHECK\tGROUPS"
 	if counters {
-		hdr += "\tRX PKTS\tTX PKTS\tDROPS"
+		hdr += "\tCONNTRACK\tRX PKTS\tTX PKTS\tDROPS"
 	}
 	fmt.Fprintln(tw, hdr)
 	for _, in := range s.Instances {
@@ -129,14 +145,17 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 			if !e.SourceDestCheck {
 				check = "off"
 			}
-			line := fmt.Sprintf("%s\t%s\t%s %s\t%s\t%s\t%s\t%s", name, ns, e.Name, e.ID, e.MAC, strings.Join(e.IPs, ","), e.Subnet, check)
+			line := fmt.Sprintf("%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s", name, ns, e.Name, e.ID, e.MAC, strings.Join(e.IPs, ","), e.Subnet, check, strings.Join(e.SecurityGroups, ","))
 			if counters {
 				var drops []string
 				for r, n := range e.Drops {
 					drops = append(drops, fmt.Sprintf("%s=%d", r, n))
 				}
 				sort.Strings(drops)
-				line += fmt.Sprintf("\t%d\t%d\t%s", e.RxPackets, e.TxPackets, strings.Join(drops, " "))
+				if e.AllowanceExceed > 0 {
+					drops = append(drops, fmt.Sprintf("conntrack_allowance_exceeded=%d", e.AllowanceExceed))
+				}
+				line += fmt.Sprintf("\t%d\t%d\t%d\t%s", e.Conntrack, e.RxPackets, e.TxPackets, strings.Join(drops, " "))
 			}
 			fmt.Fprintln(tw, line)
 		}
