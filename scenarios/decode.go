@@ -177,6 +177,7 @@ func (d *decoder) rule(n *yaml.Node, what string) *Rule {
 	r := &Rule{FromPort: -1, ToPort: -1, Pos: d.pos(d.resolve(n))}
 	var ports, icmpType, icmpCode, proto *yaml.Node
 	var targets []string
+	unknown := d.unknown
 	ok := d.object(n, kRule, what, func(field string, _, v *yaml.Node) {
 		d.mark(r, field, v)
 		switch field {
@@ -201,7 +202,7 @@ func (d *decoder) rule(n *yaml.Node, what string) *Rule {
 			r.Description, _ = d.str(v, what+": description")
 		}
 	})
-	if !ok {
+	if !ok || d.unknown > unknown {
 		return r
 	}
 	switch len(targets) {

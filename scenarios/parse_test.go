@@ -67,7 +67,7 @@ func TestBadFiles(t *testing.T) {
 		{"tabs", "name: t\n\tvpcs: {}\n", "2", "YAML syntax"},
 		{"second document", "name: a\n---\nname: b\n", "2:1", "a second YAML document"},
 		{"root not a mapping", "- a\n", "1:1", "want a mapping with the fields name, description"},
-		{"unknown top field", "name: t\nvpc: {}\n", "2:1", `unknown field "vpc"; valid fields here: name, description, settings, vpcs, prefix_lists, instances, expect`},
+		{"unknown top field", "name: t\nvpc: {}\n", "2:1", `unknown field "vpc" (did you mean "vpcs"?); valid fields here: name, description, settings, vpcs, prefix_lists, instances, expect`},
 		{"duplicate key", "name: t\nname: u\n", "2:1", `duplicate key "name" (first at line 1)`},
 		{"missing name", "description: x\n", "1:1", `missing required field "name"`},
 		{"name of wrong type", "name: [a]\n", "1:7", "name: want a string, not a list"},
@@ -107,6 +107,8 @@ func TestBadFiles(t *testing.T) {
 		{"subnet overlap", vpcHead + "      c: {cidr: 10.0.1.128/25}\n", "8:17", "overlaps subnet main/a (10.0.1.0/24, line 6)"},
 		{"subnet host bits", "name: t\nvpcs:\n  main:\n    cidr: 10.0.0.0/16\n    subnets:\n      a: {cidr: 10.0.1.1/24}\n", "6:17", "did you mean 10.0.1.0/24?"},
 		{"subnet too small", "name: t\nvpcs:\n  main:\n    cidr: 10.0.0.0/16\n    subnets:\n      a: {cidr: 10.0.1.0/29}\n", "6:17", "/16 to /28"},
+		{"no suggestion for a far name", "name: t\nsubnetz: 1\nzzz: 2\n", "3:1", `unknown field "zzz"; valid`},
+		{"unknown field alone in its rule", rulesFile("{proto: tcp, port: 80, cidr: 0.0.0.0/0}"), "11:26", `unknown field "port" (did you mean "ports"?)`},
 		{"subnet unknown field", "name: t\nvpcs:\n  main:\n    cidr: 10.0.0.0/16\n    subnets:\n      a: {cidr: 10.0.1.0/24, az: x}\n", "6:30", `unknown field "az"; valid fields here: cidr`},
 
 		// security group rules
@@ -129,7 +131,7 @@ func TestBadFiles(t *testing.T) {
 		{"rule proto 256", rulesFile("{proto: 256, cidr: 0.0.0.0/0}"), "11:21", `protocol "256"`},
 		{"rule proto as list", rulesFile("{proto: [tcp], cidr: 0.0.0.0/0}"), "11:21", "proto: want tcp, udp"},
 		{"rule bare address", rulesFile("{proto: all, cidr: 203.0.113.1}"), "11:32", "for one address write 203.0.113.1/32"},
-		{"rule unknown field", rulesFile("{proto: all, cidr: 0.0.0.0/0, port: 80}"), "11:43", `unknown field "port"; valid fields here: proto, ports, icmp_type, icmp_code, cidr, group, prefix_list, description`},
+		{"rule unknown field", rulesFile("{proto: all, cidr: 0.0.0.0/0, port: 80}"), "11:43", `unknown field "port" (did you mean "ports"?); valid fields here: proto, ports, icmp_type, icmp_code, cidr, group, prefix_list, description`},
 		{"rule duplicate", rulesFile("{proto: tcp, ports: 22, cidr: 10.0.0.0/8}", "{proto: tcp, ports: 22, cidr: 10.1.2.3/8}"), "12:13", "duplicates ingress rule 1 (line 11); AWS refuses it (InvalidPermission.Duplicate)"},
 		{"rule description charset", rulesFile(`{proto: all, cidr: 0.0.0.0/0, description: "café"}`), "11:56", `character 'é' is not allowed`},
 		{"group description too long", vpcHead + "    security_groups:\n      web: {description: " + strings.Repeat("x", 256) + "}\n", "9:26", "256 characters; AWS allows at most 255"},
@@ -283,4 +285,21 @@ instances:
 	// Rules are distinct objects even when the file shares them, so positions and later edits
 	// stay per group.
 	assert.NotSame(t, v.Group("app").Ingress[0], v.Group("web").Ingress[0])
+}
+
+func TestMisspeltFieldIsTheOnlyError(t *testing.T) {
+	_, err := Parse("t.yaml", []byte(rulesFile("{proto: tcp, port: 80, cidr: 0.0.0.0/0}")))
+	var list ErrorList
+	require.True(t, errors.As(err, &list))
+	assert.Len(t, list, 1, "a rule with a misspelt field is not also told it lacks ports: %v", err)
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"port", "ports", 1}, {"cdir", "cidr", 2}, {"abc", "", 3}, {"kitten", "sitting", 3}} {
+		assert.Equal(t, c.d, editDistance(c.a, c.b), "%q %q", c.a, c.b)
+		assert.Equal(t, c.d, editDistance(c.b, c.a), "%q %q", c.b, c.a)
+	}
 }

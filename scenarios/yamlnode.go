@@ -34,6 +34,9 @@ type decoder struct {
 	seen map[string]bool
 	// budget bounds the nodes visited, so that nested aliases cannot make the walk explode.
 	budget int
+	// unknown counts unknown fields, so that a rule with a misspelt field is not also blamed for
+	// lacking the field it meant.
+	unknown int
 }
 
 // maxNodes is the most YAML nodes (counting every alias expansion) one file may make the decoder
@@ -154,6 +157,38 @@ func (d *decoder) fieldNames(kind string) string {
 	return strings.Join(names, ", ")
 }
 
+// nearest is the field of kind that a misspelt name most likely meant, or "".
+func (d *decoder) nearest(kind, name string) string {
+	best, bestDist := "", 3 // more than two edits away is no longer a typo
+	for _, f := range d.spec[kind] {
+		if dist := editDistance(name, f.name); dist < bestDist {
+			best, bestDist = f.name, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // keyName checks a mapping key: a plain scalar, not a merge key.
 func (d *decoder) keyName(k *yaml.Node) (string, bool) {
 	if k.Kind != yaml.ScalarNode {
@@ -196,7 +231,12 @@ func (d *decoder) object(n *yaml.Node, kind, what string, each func(name string,
 			}
 		}
 		if !known {
-			d.p.errorf(d.pos(k), "%s: unknown field %q; valid fields here: %s", what, name, d.fieldNames(kind))
+			d.unknown++
+			hint := ""
+			if near := d.nearest(kind, name); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			d.p.errorf(d.pos(k), "%s: unknown field %q%s; valid fields here: %s", what, name, hint, d.fieldNames(kind))
 			continue
 		}
 		d.seen[kind+"."+name] = true
