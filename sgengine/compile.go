@@ -98,6 +98,15 @@ func (p *Policy) Rule(r RuleRef) (RuleInfo, bool) {
 // HasENI reports whether the policy has a configuration for ENI index eni.
 func (p *Policy) HasENI(eni uint32) bool { return p.eni(eni) != nil }
 
+// Allowance is the tracked-entry maximum of ENI eni (0 if the policy does not know it), so
+// that conntrack_allowance_available is Allowance minus Conntrack.Len.
+func (p *Policy) Allowance(eni uint32) int {
+	if ep := p.eni(eni); ep != nil {
+		return int(ep.allowance)
+	}
+	return 0
+}
+
 func (p *Policy) eni(i uint32) *eniPolicy {
 	if int64(i) < int64(len(p.enis)) {
 		return p.enis[i]

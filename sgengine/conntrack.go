@@ -270,10 +270,15 @@ func (ct *Conntrack) maybeSweep(now int64) {
 	}
 }
 
-// Apply makes the change u describes, at time now. u must come from an evaluation with this
-// table (or nil, in which case only OpNone makes sense). It returns false when the packet must
-// be dropped after all: the allowance was used up, before the evaluation (OpCountExceeded) or
-// by other goroutines since. Each false return counts one conntrack_allowance_exceeded.
+// Apply makes the change u describes, at time now. The engine applies the update of every
+// decision it acts on, drops included (that is what counts conntrack_allowance_exceeded); u
+// should come from an evaluation with this table (another table works, at the cost of hashing
+// the key again). It returns false when the packet must be dropped after all: the allowance
+// was used up, before the evaluation (OpCountExceeded) or by other goroutines since. Each false
+// return counts one conntrack_allowance_exceeded.
+//
+// Timeouts come with the update from the policy of the evaluation, so after a policy swap an
+// entry keeps its deadline until its next packet, and follows the new timeouts from then on.
 func (ct *Conntrack) Apply(u *Update, now int64) bool {
 	if ct == nil {
 		return u.op != OpCountExceeded

@@ -328,6 +328,9 @@ func TestAllowance(t *testing.T) {
 	require.True(t, d.Untracked)
 	require.Equal(t, uint64(1), h.ct.AllowanceExceeded())
 	require.Equal(t, 2, h.ct.Len())
+	require.Equal(t, 2, h.p.Allowance(1))
+	require.Equal(t, 0, h.p.Allowance(7))
+	require.Equal(t, DefaultAllowance, mustCompile(t, ctConfig()).Allowance(1))
 
 	// Evaluation alone counts nothing; trace must not move the counter.
 	f := udp(me, 1, "192.0.2.4", 9)
