@@ -33,11 +33,15 @@ type Meta struct {
 	Started time.Time `json:"started"`
 }
 
-// Request is one control-socket call. Ops: status, set-source-dest-check, shutdown.
+// Request is one control-socket call. Ops: status, set-source-dest-check, sg-authorize,
+// sg-revoke, sg-attach, sg-detach, shutdown.
 type Request struct {
-	Op     string `json:"op"`
-	Target string `json:"target,omitempty"`
-	On     bool   `json:"on,omitempty"`
+	Op        string `json:"op"`
+	Target    string `json:"target,omitempty"`
+	On        bool   `json:"on,omitempty"`
+	Group     string `json:"group,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	Rule      string `json:"rule,omitempty"`
 }
 
 // Response answers a Request.
@@ -117,6 +121,23 @@ func (l *Lab) handle(c net.Conn, meta Meta) bool {
 		} else {
 			resp.OK = true
 		}
+	case "sg-authorize", "sg-revoke", "sg-attach", "sg-detach":
+		var err error
+		switch req.Op {
+		case "sg-authorize":
+			err = l.Authorize(req.Group, req.Direction, req.Rule)
+		case "sg-revoke":
+			err = l.Revoke(req.Group, req.Direction, req.Rule)
+		case "sg-attach":
+			err = l.AttachGroup(req.Target, req.Group)
+		default:
+			err = l.DetachGroup(req.Target, req.Group)
+		}
+		if err != nil {
+			resp.Error = err.Error()
+		} else {
+			resp.OK = true
+		}
 	case "shutdown":
 		err := l.Down()
 		resp.OK = err == nil
@@ -127,7 +148,7 @@ func (l *Lab) handle(c net.Conn, meta Meta) bool {
 		json.NewEncoder(c).Encode(resp)
 		return true
 	default:
-		resp.Error = fmt.Sprintf("unknown op %q: want status, set-source-dest-check or shutdown", req.Op)
+		resp.Error = fmt.Sprintf("unknown op %q: want status, set-source-dest-check, sg-authorize, sg-revoke, sg-attach, sg-detach or shutdown", req.Op)
 	}
 	json.NewEncoder(c).Encode(resp)
 	return false

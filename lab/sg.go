@@ -294,7 +294,7 @@ func (l *Lab) Revoke(group, direction, spec string) error {
 		}
 		var have []string
 		for _, x := range *rules {
-			have = append(have, x.String())
+			have = append(have, m.describe(x))
 		}
 		return fmt.Errorf("InvalidPermission.NotFound: security group %s has no %s rule %s (it has: %s)", m.groups[i].name, direction, spec, strings.Join(have, "; "))
 	})

@@ -247,3 +247,43 @@ expect:
 		t.Errorf("invalid file: exit %d, want 2", code)
 	}
 }
+
+func TestSGCommands(t *testing.T) {
+	requireRoot(t)
+	name := uniqueName("sgcli")
+	file := writeFile(t, "lab.yaml", cliLab)
+	t.Cleanup(func() { lab.Teardown(name) })
+	if out, errOut, code := ec2sim(t, "up", file, "--name", name); code != 0 {
+		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
+	}
+	ping := func() bool {
+		_, _, code := ec2sim(t, "exec", "--lab", name, "db", "--", "ping", "-c1", "-W1", "10.0.1.10")
+		return code == 0
+	}
+	if !ping() {
+		t.Fatal("ping within the default group failed")
+	}
+	// The default group admits its members only; detaching web from it needs another group first.
+	if _, errOut, code := ec2sim(t, "sg", "--lab", name, "detach", "web", "default"); code == 0 || !strings.Contains(errOut, "no security group") {
+		t.Errorf("detaching the last group: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := ec2sim(t, "sg", "--lab", name, "revoke", "default", "ingress", "all::sg=default"); code != 0 {
+		t.Fatalf("revoke: %s", errOut)
+	}
+	if ping() {
+		t.Error("ping passed after the default group's inbound rule was revoked")
+	}
+	if _, errOut, code := ec2sim(t, "sg", "--lab", name, "authorize", "default", "ingress", "icmp:8:10.0.2.0/24"); code != 0 {
+		t.Fatalf("authorize: %s", errOut)
+	}
+	if !ping() {
+		t.Error("ping failed after an ICMP echo rule was authorized")
+	}
+	out, _, _ := ec2sim(t, "sg", "--lab", name, "list")
+	if !strings.Contains(out, "icmp type 8") || strings.Contains(out, "all sg") {
+		t.Errorf("sg list:\n%s", out)
+	}
+	if _, errOut, code := ec2sim(t, "sg", "--lab", name, "authorize", "default", "ingress", "tcp:70-60:0.0.0.0/0"); code == 0 || !strings.Contains(errOut, "reversed") {
+		t.Errorf("a reversed range: exit %d %s", code, errOut)
+	}
+}

@@ -33,8 +33,11 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
+// extraCommands are added by the files of later subcommands from init.
+var extraCommands []*command
+
 func commands() []*command {
-	return []*command{upCmd, downCmd, statusCmd, execCmd, setCmd, testCmd, engineCmd}
+	return append([]*command{upCmd, downCmd, statusCmd, execCmd, setCmd, testCmd}, append(extraCommands, engineCmd)...)
 }
 
 func main() {
