@@ -176,6 +176,46 @@ func BenchmarkConntrackInsert(b *testing.B) {
 	}
 }
 
+// BenchmarkConntrackChurn: connections opened and reset at a steady 100 000 tracked flows,
+// as under connection-rate load: per op one SYN evaluated and applied (insert) and the RST of
+// the connection opened 100 000 ops earlier (lookup and delete).
+func BenchmarkConntrackChurn(b *testing.B) {
+	ct := NewConntrack()
+	const window = 100000
+	conn := func(i int) (syn, rst Flow) {
+		remote := netip.AddrFrom4([4]byte{10, byte(100 + i>>16&63), byte(i >> 8), byte(i)})
+		syn = Flow{Src: ip("10.0.0.10"), Dst: remote, Proto: ProtoTCP, SrcPort: uint16(i >> 22), DstPort: 22, TCPFlags: TCPSyn}
+		rst = Flow{Src: remote, Dst: syn.Src, Proto: ProtoTCP, SrcPort: 22, DstPort: syn.SrcPort, TCPFlags: TCPRst}
+		return syn, rst
+	}
+	cfg := benchConfig(1, 5)
+	cfg.Groups[0].Egress = append(cfg.Groups[0].Egress, tcpRule(22, 22, "10.0.0.0/8"))
+	p := mustCompile(b, cfg)
+	for i := range window {
+		syn, _ := conn(i)
+		d := p.Egress(0, &syn, ct, 0)
+		if !ct.Apply(&d.Update, 0) || d.Update.Op() != OpCreate {
+			b.Fatal(d.Reason)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := window; b.Loop(); i++ {
+		syn, _ := conn(i)
+		_, rst := conn(i - window)
+		d := p.Egress(0, &syn, ct, 0)
+		ct.Apply(&d.Update, 0)
+		d = p.Ingress(0, &rst, ct, 0)
+		if d.Reason != ReasonTrackedReply {
+			b.Fatal(d.Reason)
+		}
+		ct.Apply(&d.Update, 0)
+	}
+	if ct.Len() != window {
+		b.Fatalf("%d entries, want %d", ct.Len(), window)
+	}
+}
+
 // BenchmarkConntrackLookupParallel: tracked replies from all CPUs at once.
 func BenchmarkConntrackLookupParallel(b *testing.B) {
 	p := mustCompile(b, benchConfig(1, 5))
