@@ -92,7 +92,8 @@ func formatVPC(v *VPC) *yaml.Node {
 		if g.Description != "" {
 			addStr(gm, "description", g.Description)
 		}
-		if !g.IngressDefaulted {
+		// For any group but default, no ingress key and an empty list mean the same: no rules.
+		if !g.IngressDefaulted && (len(g.Ingress) > 0 || g.Name == DefaultGroup) {
 			add(gm, "ingress", formatRules(g.Ingress))
 		}
 		if !g.EgressDefaulted {

@@ -91,6 +91,7 @@ func TestBadFiles(t *testing.T) {
 		// settings
 		{"groups per eni", "name: t\nsettings: {security_groups_per_eni: 17}\n", "2:37", "security_groups_per_eni 17: want 1-16"},
 		{"product", "name: t\nsettings: {security_groups_per_eni: 16, rules_per_security_group: 70}\n", "2:67", "16 × rules_per_security_group 70 = 1120; AWS allows at most 1000"},
+		{"rules per group", "name: t\nsettings: {rules_per_security_group: 0}\n", "2:38", "rules_per_security_group 0: want 1-1000"},
 		{"unknown setting", "name: t\nsettings: {groups: 1}\n", "2:12", "valid fields here: security_groups_per_eni, rules_per_security_group"},
 
 		// VPC and subnet CIDRs
@@ -145,6 +146,7 @@ func TestBadFiles(t *testing.T) {
 		{"prefix list over max", "name: t\nprefix_lists:\n  p: {entries: [10.0.0.0/8, 10.1.0.0/16], max_entries: 1}\n", "3:56", "2 entries but max_entries is 1; raise max_entries"},
 		{"prefix list mixed", "name: t\nprefix_lists:\n  p: {entries: [10.0.0.0/8, \"2001:db8::/32\"]}\n", "3:29", "another address family"},
 		{"prefix list duplicate", "name: t\nprefix_lists:\n  p: {entries: [10.0.0.0/8, 10.0.0.0/8]}\n", "3:29", "is already entry 1"},
+		{"prefix list mapped", "name: t\nprefix_lists:\n  p: {entries: [\"::ffff:10.0.0.0/104\"]}\n", "3:17", "IPv4-mapped IPv6 prefix"},
 		{"prefix list empty", "name: t\nprefix_lists:\n  p: {entries: []}\n", "3:3", "max_entries 0: want 1-1000"},
 		{"prefix list no entries", "name: t\nprefix_lists:\n  p: {max_entries: 3}\n", "3:6", `missing required field "entries"`},
 
