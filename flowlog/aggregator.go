@@ -48,13 +48,13 @@ type AggregatorOptions struct {
 type Outcome uint8
 
 const (
-	Recorded Outcome = iota // counted in a flow of the window
-	Filtered                // the log's traffic type does not include the action
-	Exempted                // traffic AWS does not log (see Exempt)
-	Skipped                 // the ENI's flow capacity for the window is exhausted: SKIPDATA
-	Closed                  // the aggregator is closed
-	Invalid                 // no ENI, no action or no direction
-	NotCovered              // the ENI is outside the log's VPC, subnet or ENI (Log.Record)
+	Recorded   Outcome = iota // counted in a flow of the window
+	Filtered                  // the log's traffic type does not include the action
+	Exempted                  // traffic AWS does not log (see Exempt)
+	Skipped                   // the ENI's flow capacity for the window is exhausted: SKIPDATA
+	Closed                    // the aggregator is closed
+	Invalid                   // no ENI, no action or no direction
+	NotCovered                // the ENI is outside the log's VPC, subnet or ENI (Log.Record)
 )
 
 func (o Outcome) String() string {
