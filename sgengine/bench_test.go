@@ -17,7 +17,7 @@ func TestEntryLayout(t *testing.T) {
 		t.Fatalf("ctEntry is %d bytes, want 48", entrySize)
 	}
 	if s := unsafe.Sizeof(shard{}); s != 64 {
-		t.Fatalf("shard is %d bytes, want 64 (one cache line)", s)
+		t.Fatalf("shard is %d bytes, want 64 (a cache line's worth)", s)
 	}
 }
 

@@ -90,11 +90,13 @@ const (
 // Conntrack is the connection-tracking table of one ENI. It is safe for concurrent use: the
 // entries are spread over shards, each with its own mutex.
 type Conntrack struct {
+	// Each shard is padded to 64 bytes, so a shard's lock shares cache lines with its
+	// neighbours at most (Go does not promise cache-line alignment of heap objects).
+	shards    [numShards]shard
 	seed      uint64 // keeps remote peers from choosing colliding keys
 	count     atomic.Int64
 	exceeded  atomic.Uint64
 	nextSweep atomic.Int64 // earliest time a full sweep may run again after the allowance ran out
-	shards    [numShards]shard
 }
 
 type shard struct {
