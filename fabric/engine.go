@@ -26,6 +26,14 @@ type Port interface {
 // Ethernet header, with room to spare.
 const bufSize = packet.VnetHdrLen + 65535 + 14 + 256
 
+// Observer sees every frame the engine has decided, before the verdict is applied: flow logs and
+// packet capture hang here. Observe runs on the reader goroutine of the ingress port, so it must be
+// quick and must not keep frame or p after it returns. The frame is the Ethernet frame as the
+// instance sent it, before any rewrite.
+type Observer interface {
+	Observe(in uint32, frame []byte, vnet packet.VnetHdr, p *packet.Parsed, v *Verdict, now int64)
+}
+
 // Counters are one ENI's packet counters, updated atomically by the engine.
 type Counters struct {
 	RxPackets, RxBytes atomic.Uint64 // frames the ENI sent into the fabric
@@ -43,6 +51,7 @@ type Engine struct {
 	// tracking holds one conntrack table per ENI index; tables outlive snapshots, which is what
 	// keeps tracked flows alive across rule changes.
 	tracking Tracking
+	observer atomic.Pointer[observerBox]
 	stopReap chan struct{}
 	stopOnce sync.Once
 
@@ -103,6 +112,18 @@ func (e *Engine) reaper() {
 			}
 		}
 	}
+}
+
+type observerBox struct{ o Observer }
+
+// SetObserver installs o (nil removes it). One observer sees every frame; a lab that needs
+// several (flow logs and captures) fans out behind it.
+func (e *Engine) SetObserver(o Observer) {
+	if o == nil {
+		e.observer.Store(nil)
+		return
+	}
+	e.observer.Store(&observerBox{o})
 }
 
 // State returns the current snapshot.
@@ -212,6 +233,10 @@ func (e *Engine) pump(i uint32, p Port) {
 		st := e.state.Load()
 		tr.Tables, tr.Now = e.tracking.Tables, e.Now()
 		Decide(&pkt, i, st, &tr, &v)
+		if ob := e.observer.Load(); ob != nil {
+			vh, _ := packet.ParseVnetHdr(buf[:packet.VnetHdrLen])
+			ob.o.Observe(i, frame, vh, &pkt, &v, tr.Now)
+		}
 		if v.EgressDone {
 			tr.Tables[i].Apply(&v.Egress.Update, tr.Now)
 		}

@@ -33,6 +33,11 @@ type Meta struct {
 	Started time.Time `json:"started"`
 }
 
+// streamOps are control operations that take over the connection (a capture streaming frames
+// until the client hangs up). Files that add such an operation register it from init; the
+// handler owns c until it returns.
+var streamOps = map[string]func(l *Lab, req Request, c net.Conn) error{}
+
 // Request is one control-socket call. Ops: status, set-source-dest-check, sg-authorize,
 // sg-revoke, sg-attach, sg-detach, shutdown.
 type Request struct {
@@ -42,6 +47,8 @@ type Request struct {
 	Group     string `json:"group,omitempty"`
 	Direction string `json:"direction,omitempty"`
 	Rule      string `json:"rule,omitempty"`
+	// Args carries the parameters of operations added later (capture filters, trace packets).
+	Args map[string]string `json:"args,omitempty"`
 }
 
 // Response answers a Request.
@@ -102,13 +109,26 @@ func Serve(l *Lab, file string, ready *os.File) error {
 // handle answers one connection; it returns true when the lab should shut down. The reply to a
 // shutdown is sent after Down, so `ec2sim down` returns only when everything is gone.
 func (l *Lab) handle(c net.Conn, meta Meta) bool {
-	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	var req Request
 	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
 		json.NewEncoder(c).Encode(Response{Error: "bad request: " + err.Error()})
+		c.Close()
 		return false
 	}
+	if op, ok := streamOps[req.Op]; ok {
+		// A stream runs beside the control loop, so status and changes keep working during a
+		// capture; it ends when the client hangs up or the lab goes down.
+		c.SetDeadline(time.Time{})
+		go func() {
+			defer c.Close()
+			if err := op(l, req, c); err != nil {
+				json.NewEncoder(c).Encode(Response{Error: err.Error()})
+			}
+		}()
+		return false
+	}
+	defer c.Close()
 	var resp Response
 	switch req.Op {
 	case "status":
