@@ -21,7 +21,13 @@ type Lab struct {
 
 	mu        sync.Mutex // guards instances and the publishing of new snapshots
 	instances map[string]*hypervisor.Instance
+
+	done     chan struct{} // closed by Down: streams (captures, follows) end
+	downOnce sync.Once
 }
+
+// Done is closed when the lab goes down.
+func (l *Lab) Done() <-chan struct{} { return l.done }
 
 // parallelBringUp bounds how many instances are created at once; namespace creation is mostly
 // kernel work serialised on a few locks, so more than a handful of workers only adds contention.
@@ -33,7 +39,7 @@ const userDataTimeout = 60 * time.Second
 // Up creates every instance of the plan and starts the engine over their ENIs. It returns when the
 // lab is running. If anything fails half-way, it removes what it made and returns the error.
 func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
-	l := &Lab{Plan: p, Engine: fabric.NewEngine(p.State), instances: map[string]*hypervisor.Instance{}}
+	l := &Lab{Plan: p, Engine: fabric.NewEngine(p.State), instances: map[string]*hypervisor.Instance{}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			if derr := l.Down(); derr != nil {
@@ -124,6 +130,7 @@ func (l *Lab) runUserData(ctx context.Context, ip *InstancePlan) error {
 // Down stops the engine and removes every instance. It is idempotent and also removes objects of
 // the lab that this process did not make (left by a crashed run).
 func (l *Lab) Down() error {
+	l.downOnce.Do(func() { close(l.done) })
 	var errs []error
 	if err := l.Engine.Close(); err != nil {
 		errs = append(errs, err)
