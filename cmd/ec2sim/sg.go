@@ -12,7 +12,8 @@ import (
 var sgCmd = &command{
 	name:    "sg",
 	summary: "change security groups on a running lab (authorize, revoke, attach, detach, list)",
-	usage: `Usage:
+	usage: `Usage: ec2sim sg [--lab LAB] authorize|revoke|attach|detach|list ...
+
   ec2sim sg [--lab LAB] authorize GROUP ingress|egress RULE
   ec2sim sg [--lab LAB] revoke    GROUP ingress|egress RULE
   ec2sim sg [--lab LAB] attach    INSTANCE[.ethN] GROUP
