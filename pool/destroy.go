@@ -116,8 +116,7 @@ func (p *Pool) Destroy() error {
 	for _, a := range []*area{p.mem, p.disk} {
 		if a != nil {
 			files = append(files, areaFiles{a.path, a.ownMount})
-			a.file.Close()
-			a.file = nil
+			a.closeFiles()
 		}
 	}
 	p.mu.Unlock()

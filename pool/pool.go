@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -46,6 +47,8 @@ type Pool struct {
 	audit     *auditLog
 	zero      []byte // scrubChunk zero bytes; never written
 	hooks     hooks
+	// verifyWorkers is how many goroutines verify a large extent: GOMAXPROCS, at most 4.
+	verifyWorkers int
 
 	// mu guards everything below, and the mutable fields of every record.
 	mu      sync.Mutex
@@ -71,6 +74,7 @@ type area struct {
 	name     string // areaMemory or areaDisk
 	path     string
 	file     *os.File
+	verify   *os.File // the file opened for verification: O_DIRECT on disk (see openArea)
 	id       fileID
 	unit     int64
 	bytes    int64
@@ -80,7 +84,15 @@ type area struct {
 }
 
 func (a *area) offset(e Extent) int64 { return e.Start * a.unit }
-func (a *area) size(e Extent) int64   { return e.Len * a.unit }
+
+func (a *area) closeFiles() {
+	if a.verify != a.file {
+		a.verify.Close()
+	}
+	a.file.Close()
+	a.file, a.verify = nil, nil
+}
+func (a *area) size(e Extent) int64 { return e.Len * a.unit }
 
 // record is a memory grant or volume: its extents and where it is in its life.
 type record struct {
@@ -120,6 +132,8 @@ func Open(o Options) (*Pool, error) {
 		statePath: filepath.Join(o.Dir, stateName),
 		zero:      make([]byte, scrubChunk),
 		records:   map[string]*record{},
+
+		verifyWorkers: min(runtime.GOMAXPROCS(0), 4),
 	}
 	ok := false
 	defer func() {
@@ -309,8 +323,19 @@ func openArea(name string, st *areaState, a *allocator) (*area, error) {
 		f.Close()
 		return nil, fmt.Errorf("pool: %s file: %w", name, err)
 	}
-	return &area{name: name, path: st.File, file: f, id: id, unit: st.UnitBytes, bytes: st.Bytes,
-		alloc: a, ownMount: st.OwnMount}, nil
+	ar := &area{name: name, path: st.File, file: f, verify: f, id: id, unit: st.UnitBytes, bytes: st.Bytes,
+		alloc: a, ownMount: st.OwnMount}
+	if name == areaDisk {
+		// Verification reads the disk file with O_DIRECT: a hole then costs no page cache (the
+		// file system zeroes the buffer), which measured 4-5x faster than buffered reads and
+		// leaves the host's cache alone. The kernel writes dirty cached pages back before an
+		// O_DIRECT read, so it sees what a buffered reader would. Without O_DIRECT support the
+		// buffered descriptor does.
+		if d, err := os.OpenFile(st.File, os.O_RDONLY|unix.O_DIRECT, 0); err == nil {
+			ar.verify = d
+		}
+	}
+	return ar, nil
 }
 
 // mountTmpfs mounts a tmpfs of the pool's size at dir unless one is already mounted there (a
@@ -322,8 +347,16 @@ func mountTmpfs(dir string, bytes int64) error {
 	if isTmpfsMount(dir) {
 		return checkTmpfs(dir, bytes)
 	}
+	// huge=always backs the pool with 2 MiB pages where the kernel can: a scrub's punch then
+	// frees a 2 MiB frame as one page, measured 50x faster than as 512 small ones. A kernel
+	// without transparent huge pages for tmpfs refuses the option; the pool works without it.
 	data := "size=" + strconv.FormatInt(bytes, 10) + ",mode=0700"
-	if err := unix.Mount("ec2sim-pool", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data); err != nil {
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	err := unix.Mount("ec2sim-pool", dir, "tmpfs", flags, data+",huge=always")
+	if err != nil {
+		err = unix.Mount("ec2sim-pool", dir, "tmpfs", flags, data)
+	}
+	if err != nil {
 		return fmt.Errorf("pool: mounting a tmpfs for the memory pool at %s: %w", dir, err)
 	}
 	return nil
@@ -671,8 +704,7 @@ func (p *Pool) zeroAndVerify(a *area, e Extent, rec *AuditRecord) {
 	if p.hooks.afterZero != nil {
 		p.hooks.afterZero(a, e)
 	}
-	buf := make([]byte, scrubChunk)
-	bad, err := verifyZero(a.file, a.offset(e), a.size(e), buf, p.zero)
+	bad, err := verifyParallel(a.verify, a.offset(e), a.size(e), p.verifyWorkers)
 	switch {
 	case err != nil:
 		rec.Error = "verifying: " + err.Error()
@@ -687,7 +719,7 @@ func (p *Pool) zeroAndVerify(a *area, e Extent, rec *AuditRecord) {
 func (p *Pool) closeFiles() {
 	for _, a := range []*area{p.mem, p.disk} {
 		if a != nil && a.file != nil {
-			a.file.Close()
+			a.closeFiles()
 		}
 	}
 	if p.audit != nil {

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,9 @@ import (
 )
 
 // scrubChunk is the size of the buffers that zeroing and verification go through: large enough
-// that a syscall moves a lot, small enough to stay in cache for the comparison that follows.
-const scrubChunk = 1 << 20
+// that the syscalls cost little, small enough that a chunk read is still in the core's cache
+// when it is compared (measured: 128 KiB to 1 MiB are alike, 32 KiB pays for its syscalls).
+const scrubChunk = 512 << 10
 
 // zeroRange sets bytes [off, off+n) of f to zero by method m. zero must be scrubChunk zero
 // bytes.
@@ -39,25 +41,93 @@ func zeroRange(f *os.File, off, n int64, m ScrubMethod, zero []byte) error {
 }
 
 // verifyZero reads every byte of [off, off+n) of f and returns the offset of the first one that
-// is not zero, or -1. buf is scratch space of scrubChunk bytes; zero is scrubChunk zero bytes.
-func verifyZero(f *os.File, off, n int64, buf, zero []byte) (int64, error) {
+// is not zero, or -1. buf is scratch space; with an O_DIRECT f it must be page-aligned (see
+// alignedBuffer), and n and off multiples of the page size.
+func verifyZero(f *os.File, off, n int64, buf []byte) (int64, error) {
 	for done := int64(0); done < n; {
 		k := min(n-done, int64(len(buf)))
-		r, err := f.ReadAt(buf[:k], off+done)
+		b := buf[:k]
+		r, err := f.ReadAt(b, off+done)
 		if int64(r) < k {
 			if err == nil || err == io.EOF {
 				err = fmt.Errorf("short read: %d of %d bytes at %d", r, k, off+done)
 			}
 			return -1, err
 		}
-		if !bytes.Equal(buf[:k], zero[:k]) {
-			for i, c := range buf[:k] {
-				if c != 0 {
-					return off + done + int64(i), nil
-				}
-			}
+		// b is all zero when its first byte is and every byte equals the one before it:
+		// bytes.Equal of the two overlapping views is vectorised and reads only b, which the
+		// read just left in cache.
+		if b[0] != 0 || !bytes.Equal(b[1:], b[:k-1]) {
+			return off + done + int64(firstNonZero(b)), nil
 		}
 		done += k
 	}
 	return -1, nil
+}
+
+// parallelMin is the smallest extent whose verification is split between goroutines: below it
+// the goroutines cost more than they save.
+const parallelMin = 64 << 20
+
+// verifyParallel is verifyZero over up to workers goroutines, each reading its own contiguous
+// slice with its own page-aligned buffer. Reading (the kernel copying every byte out) is what a
+// scrub spends its time on, and one core copies at about half the speed at which it can memset.
+// It returns the lowest non-zero offset any slice found.
+func verifyParallel(f *os.File, off, n int64, workers int) (int64, error) {
+	if workers < 1 || n < parallelMin {
+		workers = 1
+	}
+	// Slices are whole pages so that O_DIRECT reads stay aligned.
+	per := (n/int64(workers) + 4095) &^ 4095
+	type result struct {
+		bad int64
+		err error
+	}
+	results := make(chan result, workers)
+	started := 0
+	for start := off; start < off+n; start += per {
+		k := min(per, off+n-start)
+		started++
+		go func() {
+			buf, free, err := alignedBuffer(scrubChunk)
+			if err != nil {
+				results <- result{-1, err}
+				return
+			}
+			defer free()
+			bad, err := verifyZero(f, start, k, buf)
+			results <- result{bad, err}
+		}()
+	}
+	bad, errs := int64(-1), []error(nil)
+	for range started {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+		if r.bad >= 0 && (bad < 0 || r.bad < bad) {
+			bad = r.bad
+		}
+	}
+	return bad, errors.Join(errs...)
+}
+
+// firstNonZero is the index of the first non-zero byte of b, or -1.
+func firstNonZero(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// alignedBuffer returns page-aligned scratch memory for O_DIRECT reads and a function that
+// frees it.
+func alignedBuffer(n int) ([]byte, func(), error) {
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scratch buffer: %w", err)
+	}
+	return b, func() { _ = unix.Munmap(b) }, nil
 }
