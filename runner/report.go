@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"text/tabwriter"
 	"time"
 )
 
@@ -93,7 +94,27 @@ func WriteJUnitFile(path string, results []*FileResult) error {
 	return f.Close()
 }
 
-// WriteText prints one line per probe and a summary line per file.
+// WriteSummary prints one row per file: its scenario, probes passed and failed, and time.
+func WriteSummary(w io.Writer, results []*FileResult) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nRESULT\tSCENARIO\tFILE\tPASSED\tFAILED\tTIME")
+	for _, r := range results {
+		p, f := r.Counts()
+		res := "ok"
+		switch {
+		case r.Invalid:
+			res = "INVALID"
+		case r.Error != "":
+			res = "ERROR"
+		case f > 0:
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.1fs\n", res, r.Scenario, r.File, p, f, r.Duration.Seconds())
+	}
+	tw.Flush()
+}
+
+// WriteProbeLine prints one line per probe.
 func WriteProbeLine(w io.Writer, p *ProbeResult) {
 	mark := "PASS"
 	if !p.Passed {

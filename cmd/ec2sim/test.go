@@ -89,6 +89,9 @@ func runTest(args []string) error {
 		enc.SetIndent("", "  ")
 		enc.Encode(results)
 	}
+	if len(results) > 1 {
+		runner.WriteSummary(out, results)
+	}
 	fmt.Fprintf(out, "ec2sim: %d passed, %d failed, %d invalid files, %.1fs\n", passed, failed, invalid, time.Since(start).Seconds())
 	switch {
 	case ctx.Err() != nil:
