@@ -119,18 +119,64 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 		}
 		res.Down = time.Since(t)
 	}()
-	for _, p := range sc.Expect {
-		if ctx.Err() != nil {
-			res.Error = "interrupted"
-			return res
-		}
-		pr := runProbe(l, p, opts)
-		res.Probes = append(res.Probes, pr)
-		if progress != nil {
-			progress(&res.Probes[len(res.Probes)-1])
-		}
+	res.Probes = runProbes(ctx, l, sc.Expect, opts, progress)
+	if ctx.Err() != nil {
+		res.Error = "interrupted"
 	}
 	return res
+}
+
+// probeParallelism bounds how many probes run at once. Deny probes spend their whole timeout
+// waiting, so running them side by side is what makes a suite fast; the engine and the kernels
+// are far from busy.
+const probeParallelism = 8
+
+// runProbes runs probes concurrently, except that probes needing the same listener (same target,
+// protocol and port) run one after another. Results keep the file's order; progress is called in
+// that order too.
+func runProbes(ctx context.Context, l *lab.Lab, probes []*scenarios.Probe, opts Options, progress func(*ProbeResult)) []ProbeResult {
+	results := make([]ProbeResult, len(probes))
+	done := make([]chan struct{}, len(probes))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	// Probes sharing a listener key form a chain: each waits for the previous one of its key.
+	prev := map[string]int{}
+	after := make([]int, len(probes))
+	for i, p := range probes {
+		key := fmt.Sprintf("%s|%s|%d", p.To, p.Proto, p.Port)
+		if p.Proto == "icmp" {
+			key = fmt.Sprintf("icmp|%d", i)
+		}
+		after[i] = -1
+		if j, ok := prev[key]; ok {
+			after[i] = j
+		}
+		prev[key] = i
+	}
+	sem := make(chan struct{}, probeParallelism)
+	for i, p := range probes {
+		go func() {
+			defer close(done[i])
+			if after[i] >= 0 {
+				<-done[after[i]]
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				results[i] = ProbeResult{Name: ProbeName(p), Pos: p.Pos.String(), Expected: p.Result, Observed: "error", Detail: "interrupted"}
+				return
+			}
+			results[i] = runProbe(l, p, opts)
+		}()
+	}
+	for i := range probes {
+		<-done[i]
+		if progress != nil {
+			progress(&results[i])
+		}
+	}
+	return results
 }
 
 // ProbeName describes a probe the way reports show it: "web-1 -> db-1 tcp/5432".
