@@ -38,10 +38,12 @@ func crashChild(spec string) int {
 				err = p.FreeMemory(g)
 			}
 		}
-	case "release-volume":
+	case "release-volume", "detach-volume":
 		for _, v := range p.Volumes() {
-			if v.ID() == parts[2] {
+			if v.ID() == parts[2] && parts[1] == "release-volume" {
 				err = p.ReleaseVolume(v)
+			} else if v.ID() == parts[2] {
+				err = p.DetachVolume(v)
 			}
 		}
 	}
@@ -128,6 +130,63 @@ func TestCrashDuringScrub(t *testing.T) {
 			c, nz, _ := scan(t, newDev)
 			require.Zero(t, c+nz)
 		})
+	}
+}
+
+// TestCrashDuringInstanceStoreStop: an instance store whose reset on stop was cut short is reset
+// by the next Open and stays with its owner, detached and empty.
+func TestCrashDuringInstanceStoreStop(t *testing.T) {
+	needRoot(t)
+	p := openTest(t, Options{DiskBytes: mib(32)})
+	v, err := p.AllocVolume("i-stop", InstanceStore, mib(16))
+	require.NoError(t, err)
+	fillCanary(t, v.Device(), mib(16))
+	ext, dir := v.Run().Extent, p.Dir()
+	require.NoError(t, p.Close())
+
+	runCrashChild(t, dir+"|detach-volume|"+v.ID())
+
+	p2 := openTest(t, Options{Dir: dir})
+	vs := p2.Volumes()
+	require.Len(t, vs, 1, "the instance store survives the crash")
+	w := vs[0]
+	require.Equal(t, v.ID(), w.ID())
+	require.Equal(t, InstanceStore, w.Kind())
+	require.Equal(t, ext, w.Run().Extent)
+	require.Empty(t, w.Device(), "it was being detached")
+	recs := auditFor(t, p2, v.ID())
+	require.Len(t, recs, 1)
+	require.Equal(t, "recovery", recs[0].Why)
+	require.True(t, recs[0].Verified)
+	require.NoError(t, p2.AttachVolume(w))
+	c, nz, _ := scan(t, w.Device())
+	require.Zero(t, c+nz)
+}
+
+// TestStaleFilesWithoutState: pool files whose state file was lost are not trusted: Open starts
+// the pool afresh, detaching old devices and discarding the old contents.
+func TestStaleFilesWithoutState(t *testing.T) {
+	needRoot(t)
+	p := openTest(t, Options{MemoryBytes: mib(8), DiskBytes: mib(8)})
+	g, err := p.AllocMemory("i-old", mib(8))
+	require.NoError(t, err)
+	fillCanary(t, g.Device(), mib(8))
+	v, err := p.AllocVolume("i-old", EBS, mib(8))
+	require.NoError(t, err)
+	fillCanary(t, v.Device(), mib(8))
+	dir := p.Dir()
+	require.NoError(t, p.Close())
+	require.NoError(t, os.Remove(dir+"/"+stateName))
+
+	p2 := openTest(t, Options{Dir: dir, MemoryBytes: mib(8), DiskBytes: mib(8)})
+	require.Empty(t, loopsUnder(dir), "the old devices are gone")
+	h, err := p2.AllocMemory("i-new", mib(8))
+	require.NoError(t, err)
+	w, err := p2.AllocVolume("i-new", EBS, mib(8))
+	require.NoError(t, err)
+	for _, dev := range []string{h.Device(), w.Device()} {
+		c, nz, _ := scan(t, dev)
+		require.Zero(t, c+nz, dev)
 	}
 }
 

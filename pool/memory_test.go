@@ -2,8 +2,10 @@ package pool
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -259,4 +261,78 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, other.Close())
 	_, err = other.AllocMemory("i-x", mib(2))
 	require.True(t, errors.Is(err, ErrClosed), "%v", err)
+}
+
+// TestMemoryDir: a pool can keep its memory in a tmpfs directory it is given instead of
+// mounting its own, and refuses one that is not on tmpfs (guest RAM must not land on disk).
+func TestMemoryDir(t *testing.T) {
+	needRoot(t)
+	shm, err := os.MkdirTemp("/dev/shm", "ec2sim-pool-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	p := openTest(t, Options{Name: "lab-x", MemoryBytes: mib(8), MemoryDir: shm})
+	g, err := p.AllocMemory("i-1", mib(4))
+	require.NoError(t, err)
+	require.Contains(t, readSys(t, g.Device(), "backing_file"), shm+"/lab-x.mem")
+	require.False(t, mountedUnder(p.Dir()), "no tmpfs of its own")
+	require.NoError(t, p.FreeMemory(g))
+	require.NoError(t, p.Destroy())
+	_, err = os.Stat(shm + "/lab-x.mem")
+	require.True(t, os.IsNotExist(err), "Destroy removes the memory file")
+
+	_, err = Open(Options{Dir: testDir(t), MemoryBytes: mib(8), MemoryDir: t.TempDir()})
+	require.ErrorContains(t, err, "not on tmpfs")
+}
+
+// TestConcurrent: grants made and freed from several goroutines never share a frame, and all
+// frames are free and every free audited at the end.
+func TestConcurrent(t *testing.T) {
+	needRoot(t)
+	p := openTest(t, Options{MemoryBytes: mib(32), FrameBytes: 1 << 20})
+	const workers, rounds = 4, 6
+	errs := make(chan error, workers)
+	var mu sync.Mutex
+	held := map[int64]string{} // frame -> grant
+	for w := range workers {
+		go func() {
+			var err error
+			defer func() { errs <- err }()
+			for range rounds {
+				var g *MemoryGrant
+				if g, err = p.AllocMemory(fmt.Sprintf("i-%d", w), mib(int64(1+w))); err != nil {
+					return
+				}
+				mu.Lock()
+				for _, r := range g.Runs() {
+					for f := r.Extent.Start; f < r.Extent.End(); f++ {
+						if other, ok := held[f]; ok {
+							err = fmt.Errorf("frame %d in %s and %s", f, other, g.ID())
+						}
+						held[f] = g.ID()
+					}
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				for _, r := range g.Runs() {
+					for f := r.Extent.Start; f < r.Extent.End(); f++ {
+						delete(held, f)
+					}
+				}
+				mu.Unlock()
+				if err = p.FreeMemory(g); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	for range workers {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, mib(32), p.Stats().MemoryFree)
+	recs, err := ReadAudit(p.AuditPath())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(recs), workers*rounds)
 }

@@ -208,8 +208,17 @@ func (p *Pool) loadOrCreateState(raw Options) (*stateFile, error) {
 			st.Disk = &areaState{File: filepath.Join(o.Dir, diskName), Bytes: o.DiskBytes, UnitBytes: o.BlockBytes,
 				Free: []Extent{{0, o.DiskBytes / o.BlockBytes}}}
 		}
-		// The state comes first: a crash before the pool files exist leaves a state that
-		// DestroyAt and the next Open understand.
+		// Pool files without a state are from a pool whose state was lost: what is in them is
+		// unaccounted for, so they go (with any device onto them) before the new state says
+		// that every unit is free. The state comes before the new files: a crash in between
+		// leaves a state that DestroyAt and the next Open understand.
+		for _, a := range []*areaState{st.Memory, st.Disk} {
+			if a != nil {
+				if err := removeStale(a.File); err != nil {
+					return nil, err
+				}
+			}
+		}
 		return st, writeState(p.statePath, st)
 	}
 	if err != nil {
@@ -240,6 +249,35 @@ func (p *Pool) loadOrCreateState(raw Options) (*stateFile, error) {
 		return nil, fmt.Errorf("pool: %s keeps its memory in %s, not in MemoryDir %s", o.Dir, filepath.Dir(st.Memory.File), o.MemoryDir)
 	}
 	return st, nil
+}
+
+// removeStale detaches the loop devices onto a pool file that has no state and removes it.
+func removeStale(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pool: stale pool file: %w", err)
+	}
+	id, err := statID(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("pool: stale pool file: %w", err)
+	}
+	devs, err := findLoops(path, id)
+	if err != nil {
+		return fmt.Errorf("pool: listing loop devices: %w", err)
+	}
+	for _, d := range devs {
+		if err := detachLoop(d, id, false); err != nil {
+			return fmt.Errorf("pool: %s has no state and %w", path, err)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("pool: stale pool file: %w", err)
+	}
+	return nil
 }
 
 // fileSafe makes a pool name usable as a file name.
