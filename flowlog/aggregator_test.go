@@ -120,23 +120,23 @@ func TestLogTCPFlags(t *testing.T) {
 	for _, c := range []struct {
 		header, want uint8
 	}{
-		{0x02, 2},     // SYN
-		{0x12, 18},    // SYN-ACK
-		{0x01, 1},     // FIN
-		{0x11, 1},     // FIN-ACK: the ACK alone is not logged
-		{0x04, 4},     // RST
-		{0x14, 4},     // RST-ACK
-		{0x10, 0},     // ACK alone
-		{0x08, 0},     // PSH alone
-		{0x18, 0},     // PSH-ACK
-		{0x20, 0},     // URG
-		{0x29, 1},     // URG PSH FIN: the supported one is reported
-		{0xc2, 2},     // CWR ECE SYN
-		{0xd2, 18},    // CWR ECE SYN-ACK
-		{0x03, 3},     // SYN+FIN in one packet
-		{0x13, 19},    // SYN-ACK+FIN
-		{0x17, 23},    // SYN-ACK RST FIN
-		{0x00, 0},     // no flags
+		{0x02, 2},  // SYN
+		{0x12, 18}, // SYN-ACK
+		{0x01, 1},  // FIN
+		{0x11, 1},  // FIN-ACK: the ACK alone is not logged
+		{0x04, 4},  // RST
+		{0x14, 4},  // RST-ACK
+		{0x10, 0},  // ACK alone
+		{0x08, 0},  // PSH alone
+		{0x18, 0},  // PSH-ACK
+		{0x20, 0},  // URG
+		{0x29, 1},  // URG PSH FIN: the supported one is reported
+		{0xc2, 2},  // CWR ECE SYN
+		{0xd2, 18}, // CWR ECE SYN-ACK
+		{0x03, 3},  // SYN+FIN in one packet
+		{0x13, 19}, // SYN-ACK+FIN
+		{0x17, 23}, // SYN-ACK RST FIN
+		{0x00, 0},  // no flags
 		{0xff, 1 | 2 | 4 | 16},
 	} {
 		require.Equal(t, c.want, LogTCPFlags(c.header), "header flags %#x", c.header)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // AppendText appends r as one line in format f (without the newline): the values separated by
@@ -22,12 +23,14 @@ func (f Format) AppendText(dst []byte, r *Record) []byte {
 
 // appendValue appends one field's value in its text form; JSON uses the same text for strings.
 func (f Format) appendValue(dst []byte, fl Field, r *Record) []byte {
+	if fl == FieldVersion {
+		// The version belongs to the format, not to the record: always the format's.
+		return strconv.AppendInt(dst, int64(f.version), 10)
+	}
 	if r.Unset.Has(fl) {
 		return append(dst, '-')
 	}
 	switch fl {
-	case FieldVersion:
-		return strconv.AppendInt(dst, int64(f.version), 10)
 	case FieldAccountID:
 		return appendString(dst, r.AccountID)
 	case FieldInterfaceID:
@@ -114,6 +117,9 @@ const numericFields FieldSet = 1<<FieldVersion | 1<<FieldSrcPort | 1<<FieldDstPo
 // (one of AWS's own examples has a double space). Fields the format lacks are left zero and
 // their numeric ones are marked Unset, so that the record prints "-" for them in another format.
 func ParseRecord(f Format, line string) (Record, error) {
+	if !utf8.ValidString(line) {
+		return Record{}, fmt.Errorf("record is not valid UTF-8 text: %q", line)
+	}
 	var r Record
 	r.Unset = unsetOutside(f)
 	i := 0
