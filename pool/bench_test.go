@@ -115,7 +115,7 @@ func BenchmarkPunchOnly(b *testing.B) {
 			needRoot(b)
 			o := Options{Dir: testDir(b), DiskBytes: benchDisk}
 			if tc.memory {
-				o = Options{Dir: testDir(b), MemoryBytes: benchMemory}
+				o = Options{Dir: o.Dir, MemoryBytes: benchMemory}
 			}
 			p := openTest(b, o)
 			a := p.disk

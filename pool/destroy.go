@@ -155,9 +155,9 @@ func DestroyAt(dir string) error {
 			st = &stateFile{}
 			_ = json.Unmarshal(b, st)
 		}
-		for _, a := range []*areaState{st.Memory, st.Disk} {
-			if a != nil && (derr == nil || strings.HasPrefix(a.File, dir+"/")) {
-				files = append(files, areaFiles{a.File, a.OwnMount})
+		for _, f := range st.files() {
+			if derr == nil || strings.HasPrefix(f.file, dir+"/") {
+				files = append(files, f)
 			}
 		}
 	}
@@ -170,6 +170,17 @@ func DestroyAt(dir string) error {
 		err = errors.Join(err, rerr)
 	}
 	return err
+}
+
+// files lists the pool files a state names.
+func (s *stateFile) files() []areaFiles {
+	var out []areaFiles
+	for _, a := range []*areaState{s.Memory, s.Disk} {
+		if a != nil && filepath.IsAbs(a.File) {
+			out = append(out, areaFiles{a.File, a.OwnMount})
+		}
+	}
+	return out
 }
 
 // areaFiles is what Destroy removes for an area.

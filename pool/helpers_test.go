@@ -30,12 +30,17 @@ func needRoot(t testing.TB) {
 	}
 }
 
-// testDir is a fresh directory for one pool, on the disk (not tmpfs), removed by the cleanup of
-// openTest.
+// testDir is a fresh directory for one pool, on the disk (not tmpfs). Its removal is registered
+// first, so it runs after the cleanup of a pool opened in it.
 func testDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ec2sim-pool-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		if !mountedUnder(dir) {
+			os.RemoveAll(dir)
+		}
+	})
 	return dir
 }
 

@@ -280,8 +280,11 @@ func TestMemoryDir(t *testing.T) {
 	_, err = os.Stat(shm + "/lab-x.mem")
 	require.True(t, os.IsNotExist(err), "Destroy removes the memory file")
 
-	_, err = Open(Options{Dir: testDir(t), MemoryBytes: mib(8), MemoryDir: t.TempDir()})
+	bad := testDir(t)
+	_, err = Open(Options{Dir: bad, MemoryBytes: mib(8), MemoryDir: t.TempDir()})
 	require.ErrorContains(t, err, "not on tmpfs")
+	_, err = os.Stat(bad)
+	require.True(t, os.IsNotExist(err), "a pool that failed to open leaves nothing: %v", err)
 }
 
 // TestConcurrent: grants made and freed from several goroutines never share a frame, and all

@@ -136,15 +136,32 @@ func Open(o Options) (*Pool, error) {
 		verifyWorkers: min(runtime.GOMAXPROCS(0), 4),
 	}
 	ok := false
+	var made *stateFile // the state of a pool this Open created, undone if Open fails
 	defer func() {
-		if !ok {
-			p.closeFiles()
+		if ok {
+			return
+		}
+		lock := p.lock
+		p.lock = nil
+		p.closeFiles()
+		if made != nil {
+			// A pool that never opened leaves nothing behind, so a retry with corrected
+			// options starts from scratch.
+			_ = destroyFiles(o.Dir, made.files())
+			_ = os.Remove(o.Dir)
+		}
+		if lock != nil {
+			lock.Close()
 		}
 	}()
 	if p.lock, err = lockDir(o.Dir); err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(p.statePath)
 	st, err := p.loadOrCreateState(raw)
+	if errors.Is(statErr, os.ErrNotExist) && st != nil {
+		made = st
+	}
 	if err != nil {
 		return nil, err
 	}
