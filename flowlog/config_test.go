@@ -115,7 +115,7 @@ func TestExempt(t *testing.T) {
 		{"Windows activation", tcp("169.254.169.250", 1688), true},
 		{"other link-local", tcp("169.254.169.1", 80), false},
 		{"DHCP request", udp("0.0.0.0", "255.255.255.255", 68, 67), true},
-		{"DHCP reply", udp("10.0.1.1", "10.0.1.10", 67, 68), true},
+		{"DHCP reply", udp("10.0.1.99", "255.255.255.255", 67, 68), true},
 		{"DHCPv6", udp("fe80::1", "ff02::1:2", 546, 547), true},
 		{"UDP 67 to 53 is not DHCP", udp("10.0.1.10", "10.0.2.10", 67, 53), false},
 		{"TCP 68 to 67 is not DHCP", Tuple{Src: me, Dst: netip.MustParseAddr("10.0.2.10"), SrcPort: 68, DstPort: 67, Proto: 6}, false},

@@ -231,7 +231,8 @@ type Record struct {
 	FlowDirection    Direction
 	TrafficPath      TrafficPath
 
-	// Unset lists the numeric fields that print as "-".
+	// Unset lists the numeric fields that print as "-". The version field is never "-" when
+	// printed: it is the format's.
 	Unset FieldSet
 }
 
