@@ -2,7 +2,6 @@ package pool
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,53 +62,6 @@ func verifyZero(f *os.File, off, n int64, buf []byte) (int64, error) {
 		done += k
 	}
 	return -1, nil
-}
-
-// parallelMin is the smallest extent whose verification is split between goroutines: below it
-// the goroutines cost more than they save.
-const parallelMin = 64 << 20
-
-// verifyParallel is verifyZero over up to workers goroutines, each reading its own contiguous
-// slice with its own page-aligned buffer. Reading (the kernel copying every byte out) is what a
-// scrub spends its time on, and one core copies at about half the speed at which it can memset.
-// It returns the lowest non-zero offset any slice found.
-func verifyParallel(f *os.File, off, n int64, workers int) (int64, error) {
-	if workers < 1 || n < parallelMin {
-		workers = 1
-	}
-	// Slices are whole pages so that O_DIRECT reads stay aligned.
-	per := (n/int64(workers) + 4095) &^ 4095
-	type result struct {
-		bad int64
-		err error
-	}
-	results := make(chan result, workers)
-	started := 0
-	for start := off; start < off+n; start += per {
-		k := min(per, off+n-start)
-		started++
-		go func() {
-			buf, free, err := alignedBuffer(scrubChunk)
-			if err != nil {
-				results <- result{-1, err}
-				return
-			}
-			defer free()
-			bad, err := verifyZero(f, start, k, buf)
-			results <- result{bad, err}
-		}()
-	}
-	bad, errs := int64(-1), []error(nil)
-	for range started {
-		r := <-results
-		if r.err != nil {
-			errs = append(errs, r.err)
-		}
-		if r.bad >= 0 && (bad < 0 || r.bad < bad) {
-			bad = r.bad
-		}
-	}
-	return bad, errors.Join(errs...)
 }
 
 // firstNonZero is the index of the first non-zero byte of b, or -1.

@@ -85,34 +85,3 @@ func TestZeroRange(t *testing.T) {
 	}
 	require.Error(t, zeroRange(nil, 0, 1, ScrubNone, nil), "ScrubNone never zeroes")
 }
-
-// TestVerifyParallel: split between goroutines, verification still reports the lowest non-zero
-// byte, whichever slice it is in, and a clean range as clean.
-func TestVerifyParallel(t *testing.T) {
-	const size = 2 * parallelMin
-	path := filepath.Join(t.TempDir(), "f")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, f.Truncate(size))
-	r, err := os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		r = f
-	}
-	defer r.Close()
-	for _, workers := range []int{1, 3, 4} {
-		bad, err := verifyParallel(r, 0, size, workers)
-		require.NoError(t, err)
-		require.Equal(t, int64(-1), bad)
-	}
-	for _, at := range []int64{size - 1, size / 2, 4097} {
-		_, err := f.WriteAt([]byte{1}, at)
-		require.NoError(t, err)
-		require.NoError(t, f.Sync())
-		for _, workers := range []int{1, 3, 4} {
-			bad, err := verifyParallel(r, 0, size, workers)
-			require.NoError(t, err)
-			require.Equal(t, at, bad, "workers %d", workers)
-		}
-	}
-}
