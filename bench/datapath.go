@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// busyWarn is the share of CPU time used by others above which the run warns.
+const busyWarn = 0.1
+
 // measureFunc measures one figure once on one path.
 type measureFunc func(ctx context.Context, env *Env, p *Path) (float64, error)
 
@@ -47,6 +50,15 @@ func comparePaths(ctx context.Context, env *Env, f figure, measure measureFunc) 
 	if err != nil {
 		return nil, err
 	}
+	// Other people's work on a shared machine is the main source of noise; say how much there
+	// was, so a reader knows how far to trust the figures.
+	busy, err := machineBusy(ctx, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if busy > busyWarn {
+		env.Logf("%s: the CPUs were %.0f%% busy with other work before the runs; expect noisy figures", f.name, busy*100)
+	}
 	samples, err := alternate(ctx, env, f.name, paths, measure)
 	if err != nil {
 		return nil, err
@@ -57,7 +69,7 @@ func comparePaths(ctx context.Context, env *Env, f figure, measure measureFunc) 
 		if i > 1 {
 			name += "_vs_" + paths[i].Name
 		}
-		notes := f.notes
+		notes := fmt.Sprintf("%s; CPUs %.0f%% busy with other work before", f.notes, busy*100)
 		if i > 1 {
 			notes += "; " + paths[i].What
 		}

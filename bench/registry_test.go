@@ -140,7 +140,8 @@ func TestComparePaths(t *testing.T) {
 	assert.Equal(t, "c1", rs[1].Baseline)
 	assert.Equal(t, 0.5, rs[1].Ratio)
 	assert.Zero(t, rs[1].TargetRatio)
-	assert.True(t, strings.HasPrefix(rs[1].Notes, "n; c1 path"), rs[1].Notes)
+	assert.True(t, strings.HasPrefix(rs[1].Notes, "n; CPUs "), rs[1].Notes)
+	assert.True(t, strings.HasSuffix(rs[1].Notes, "; c1 path"), rs[1].Notes)
 	assert.Len(t, rs[0].Samples, 3)
 }
 

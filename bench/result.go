@@ -77,6 +77,19 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// spread is half the range of xs relative to their median: 0.1 means the runs lay within
+// about ±10% of the figure. 0 for fewer than two samples or a zero median.
+func spread(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	m := median(xs)
+	if m == 0 {
+		return 0
+	}
+	return (slices.Max(xs) - slices.Min(xs)) / 2 / math.Abs(m)
+}
+
 // ratio is a/b, or 0 when b is 0 (a failed baseline must not look like an infinite win).
 func ratio(a, b float64) float64 {
 	if b == 0 || math.IsNaN(a) || math.IsNaN(b) {
@@ -105,7 +118,7 @@ func roundAll(xs []float64) []float64 {
 // writeTable prints the results as a table a person reads.
 func writeTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FIGURE\tVALUE\tBASELINE\tBASELINE VALUE\tRATIO\tTARGET\tNOTES")
+	fmt.Fprintln(tw, "FIGURE\tVALUE\tBASELINE\tBASELINE VALUE\tRATIO\tTARGET\tSPREAD\tNOTES")
 	for _, r := range rs {
 		target := "-"
 		if met, ok := r.Met(); ok {
@@ -119,8 +132,15 @@ func writeTable(w io.Writer, rs []Result) {
 			}
 			target = fmt.Sprintf("%s %g %s", cmp, r.TargetRatio, verdict)
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s %s\t%.3g×\t%s\t%s\n",
-			r.Name, fmtNum(r.Value), r.Unit, r.Baseline, fmtNum(r.BaselineValue), r.Unit, r.Ratio, target, r.Notes)
+		sp := "-"
+		if len(r.Samples) > 1 {
+			sp = fmt.Sprintf("±%.0f%%", 100*spread(r.Samples))
+			if len(r.BaselineSamples) > 1 {
+				sp += fmt.Sprintf(" / ±%.0f%%", 100*spread(r.BaselineSamples))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s %s\t%.3g×\t%s\t%s\t%s\n",
+			r.Name, fmtNum(r.Value), r.Unit, r.Baseline, fmtNum(r.BaselineValue), r.Unit, r.Ratio, target, sp, r.Notes)
 	}
 	tw.Flush()
 }

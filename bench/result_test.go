@@ -62,6 +62,41 @@ func TestRatioAndRounding(t *testing.T) {
 	}
 }
 
+func TestSpread(t *testing.T) {
+	assert.Equal(t, 0.0, spread(nil))
+	assert.Equal(t, 0.0, spread([]float64{5}))
+	assert.Equal(t, 0.1, spread([]float64{9, 10, 11}))
+	assert.Equal(t, 0.0, spread([]float64{-1, 0, 1}), "zero median")
+}
+
+func TestParseProcStat(t *testing.T) {
+	stat := []byte("cpu  100 5 50 800 20 3 2 10 7 0\ncpu0 50 2 25 400 10 1 1 5 3 0\nintr 1 2\n")
+	c, err := parseProcStat(stat)
+	require.NoError(t, err)
+	assert.Equal(t, cpuTimes{idle: 820, total: 990}, c, "guest time is inside user time, not added again")
+	_, err = parseProcStat([]byte("cpu0 1 2 3 4 5\n"))
+	assert.ErrorContains(t, err, "no cpu line")
+	_, err = parseProcStat([]byte("cpu 1 2 x 4 5\n"))
+	assert.ErrorContains(t, err, `"x"`)
+	assert.InDelta(t, 0.75, busyBetween(cpuTimes{idle: 100, total: 1000}, cpuTimes{idle: 150, total: 1200}), 1e-9)
+	assert.Equal(t, 0.0, busyBetween(cpuTimes{idle: 100, total: 1000}, cpuTimes{idle: 100, total: 1000}))
+	assert.Equal(t, 0.0, busyBetween(cpuTimes{idle: 100, total: 1000}, cpuTimes{idle: 50, total: 900}), "a counter going back")
+}
+
+func FuzzParseProcStat(f *testing.F) {
+	f.Add([]byte("cpu  100 5 50 800 20 3 2 10 7 0\n"))
+	f.Add([]byte("cpu 18446744073709551615 1 1 1 1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseProcStat(b)
+		if err != nil {
+			return
+		}
+		if v := busyBetween(cpuTimes{}, c); v < 0 || v > 1 || math.IsNaN(v) {
+			t.Fatalf("busy %v from %q", v, b)
+		}
+	})
+}
+
 func TestCompareAndMet(t *testing.T) {
 	r := compare("tcp_throughput", "Gbit/s", higher, []float64{9, 11, 10}, []float64{20, 19, 21}, "veth", 0.5, "n")
 	assert.Equal(t, 10.0, r.Value)
@@ -98,6 +133,7 @@ func TestWriteTable(t *testing.T) {
 	assert.Contains(t, lines[1], "0.2×")
 	assert.Contains(t, lines[1], "MISSED")
 	assert.Contains(t, lines[1], "note one")
+	assert.Contains(t, lines[0], "SPREAD")
 	assert.Contains(t, lines[2], "≤ 1 met")
 }
 

@@ -280,3 +280,69 @@ func parsePing(out []byte) []float64 {
 	}
 	return rtts
 }
+
+// cpuTimes is the aggregate "cpu" line of /proc/stat: idle (idle + iowait) and total jiffies.
+type cpuTimes struct{ idle, total uint64 }
+
+// parseProcStat reads the aggregate cpu line of /proc/stat.
+func parseProcStat(b []byte) (cpuTimes, error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 5 || f[0] != "cpu" {
+			continue
+		}
+		var t cpuTimes
+		for i, s := range f[1:] {
+			v, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return cpuTimes{}, fmt.Errorf("/proc/stat cpu field %d is %q, want a number", i+1, s)
+			}
+			// user nice system idle iowait irq softirq steal guest guest_nice: guest time is
+			// already counted in user and nice.
+			if i < 8 {
+				t.total += v
+			}
+			if i == 3 || i == 4 {
+				t.idle += v
+			}
+		}
+		return t, nil
+	}
+	return cpuTimes{}, errors.New("/proc/stat has no cpu line")
+}
+
+// machineBusy samples how busy the CPUs are over d while this program measures nothing: the
+// work of others on a shared machine, which makes every figure of the run noisier.
+func machineBusy(ctx context.Context, d time.Duration) (float64, error) {
+	read := func() (cpuTimes, error) {
+		b, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return cpuTimes{}, err
+		}
+		return parseProcStat(b)
+	}
+	a, err := read()
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(d):
+	}
+	b, err := read()
+	if err != nil {
+		return 0, err
+	}
+	return busyBetween(a, b), nil
+}
+
+// busyBetween is the busy fraction of CPU time between two samples, 0 when no time passed.
+func busyBetween(a, b cpuTimes) float64 {
+	if b.total <= a.total || b.idle < a.idle {
+		return 0
+	}
+	idle := float64(b.idle-a.idle) / float64(b.total-a.total)
+	return max(0, min(1, 1-idle))
+}
