@@ -54,6 +54,10 @@ const (
 	ReasonSGEgress
 	ReasonSGIngress
 	ReasonConntrackAllowance
+	ReasonNACLOutbound
+	ReasonNACLInbound
+	ReasonBlackhole
+	ReasonGateway
 	numReasons
 )
 
@@ -79,6 +83,10 @@ var reasonNames = [numReasons]string{
 	ReasonSGEgress:           "security-group-egress",
 	ReasonSGIngress:          "security-group-ingress",
 	ReasonConntrackAllowance: "conntrack-allowance-exceeded",
+	ReasonNACLOutbound:       "network-acl-outbound",
+	ReasonNACLInbound:        "network-acl-inbound",
+	ReasonBlackhole:          "blackhole-route",
+	ReasonGateway:            "gateway-not-available",
 }
 
 func (r Reason) String() string {
@@ -119,6 +127,10 @@ type Step struct {
 	OK     bool
 	Reason Reason
 	ENI    uint32 // the ENI the stage ran on, or NoENI
+	// Where and Rule say which object decided: for a NACL stage the subnet index and the rule
+	// number; for a route stage the subnet index and the route's index in its table.
+	Where uint32
+	Rule  int32
 }
 
 // maxSteps bounds the steps recorded per decision; the array keeps Decide allocation-free.
@@ -148,6 +160,16 @@ func (v *Verdict) step(s Stage, ok bool, r Reason, eni uint32) {
 	if v.NSteps < maxSteps {
 		v.Steps[v.NSteps] = Step{Stage: s, OK: ok, Reason: r, ENI: eni}
 		v.NSteps++
+	}
+}
+
+func (v *Verdict) stepAt(s Stage, ok bool, r Reason, eni, where uint32, rule int) {
+	if v.NSteps < maxSteps {
+		v.Steps[v.NSteps] = Step{Stage: s, OK: ok, Reason: r, ENI: eni, Where: where, Rule: int32(rule)}
+		v.NSteps++
+	}
+	if !ok {
+		v.Action, v.Reason = Drop, r
 	}
 }
 
@@ -215,38 +237,36 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		v.step(StageSGEgress, true, ReasonNone, in)
 	}
 
+	if st.SG == nil {
+		flowOf(p, &flow)
+	}
 	vpc := &st.VPCs[src.VPC]
 	out := NoENI
 	routed := false
 	switch {
 	case dstMAC == vpc.RouterMAC:
-		// Sent to the VPC router: forward by destination IP. The router's own addresses (.1, .2 and
-		// the other reserved ones) have no service behind them yet.
+		// Sent to the VPC router: forward by the route table of the sender's subnet. The
+		// router's own addresses (.1, .2 and the other reserved ones) have no service yet.
 		if isReservedFor(st, src.VPC, p.Dst) {
 			v.drop(StageRoute, ReasonReservedAddress, in)
 			return
 		}
-		if !vpc.CIDR.Contains(p.Dst) {
-			v.drop(StageRoute, ReasonNoRoute, in)
-			return
-		}
-		i, ok := vpc.byIP[p.Dst]
+		i, ok := route(p, in, src.Subnet, st, &flow, v)
 		if !ok {
-			v.drop(StageRoute, ReasonNoDestination, in)
 			return
 		}
 		out, routed = i, true
 	default:
-		// Addressed to another ENI's MAC: delivered inside the subnet only, which is how a guest
-		// route via an appliance instance in the same subnet reaches it.
+		// Addressed to another ENI's MAC: delivered inside the subnet only (no route table, no
+		// NACL), which is how a guest route via an appliance in the same subnet reaches it.
 		i, ok := vpc.byMAC[dstMAC]
 		if !ok || st.ENIs[i].Subnet != src.Subnet {
 			v.drop(StageL2, ReasonUnknownDstMAC, in)
 			return
 		}
 		out = i
+		v.step(StageRoute, true, ReasonNone, in)
 	}
-	v.step(StageRoute, true, ReasonNone, in)
 	dst := &st.ENIs[out]
 	if dst.Identity.CheckDest(p.Dst) != mac.OK {
 		v.drop(StageDestCheck, ReasonBadDestIP, out)
@@ -310,4 +330,57 @@ func isReservedFor(st *State, v uint32, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// route forwards a packet from subnet from by its route table and returns the ENI it goes to,
+// running the network ACLs of the subnets it leaves and enters. It records its steps in v and
+// returns false when the packet is dropped.
+func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, v *Verdict) (uint32, bool) {
+	rt := &st.RouteTables[st.Subnets[from].RouteTable]
+	ri := rt.Lookup(p.Dst)
+	if ri < 0 {
+		v.stepAt(StageRoute, false, ReasonNoRoute, in, from, -1)
+		return NoENI, false
+	}
+	r := &rt.Routes[ri]
+	var out uint32
+	switch r.Kind {
+	case TargetLocal:
+		i, ok := st.VPCs[st.Subnets[from].VPC].byIP[p.Dst]
+		if !ok {
+			v.stepAt(StageRoute, false, ReasonNoDestination, in, from, ri)
+			return NoENI, false
+		}
+		out = i
+	case TargetENI:
+		if int(r.Index) >= len(st.ENIs) || !st.ENIs[r.Index].Present {
+			v.stepAt(StageRoute, false, ReasonBlackhole, in, from, ri)
+			return NoENI, false
+		}
+		out = r.Index
+	case TargetBlackhole:
+		v.stepAt(StageRoute, false, ReasonBlackhole, in, from, ri)
+		return NoENI, false
+	default:
+		v.stepAt(StageRoute, false, ReasonGateway, in, from, ri)
+		return NoENI, false
+	}
+	v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
+	to := st.ENIs[out].Subnet
+	// Network ACLs apply where traffic crosses a subnet boundary, never inside a subnet.
+	if to != from {
+		if ok, rule := st.ACLs[st.Subnets[from].ACL].Evaluate(true, f); !ok {
+			v.stepAt(StageNACLOut, false, ReasonNACLOutbound, in, from, rule)
+			return NoENI, false
+		} else {
+			v.stepAt(StageNACLOut, true, ReasonNone, in, from, rule)
+		}
+		if ok, rule := st.ACLs[st.Subnets[to].ACL].Evaluate(false, f); !ok {
+			v.stepAt(StageNACLIn, false, ReasonNACLInbound, out, to, rule)
+			return NoENI, false
+		} else {
+			v.stepAt(StageNACLIn, true, ReasonNone, out, to, rule)
+		}
+	}
+	return out, true
 }

@@ -24,6 +24,9 @@ type State struct {
 	// SG is the compiled security groups of every ENI. Nil means no security groups are
 	// enforced (unit tests of the lower stages); a lab always has one.
 	SG *sgengine.Policy
+	// RouteTables and ACLs are indexed by SubnetState.RouteTable and SubnetState.ACL.
+	RouteTables []RouteTableState
+	ACLs        []ACLState
 }
 
 // ENIState is one ENI as the packet path needs it.
@@ -55,6 +58,9 @@ type SubnetState struct {
 	CIDR   netip.Prefix
 	Router netip.Addr // .1
 	DNS    netip.Addr // .2 (AWS reserves base+2 in every subnet)
+	// RouteTable and ACL index State.RouteTables and State.ACLs.
+	RouteTable uint32
+	ACL        uint32
 }
 
 // ENIByIP finds the ENI that holds a (as a primary or secondary private address) in VPC v.
@@ -69,8 +75,21 @@ func (s *State) ENIByMAC(v uint32, h mac.HW) (uint32, bool) {
 	return i, ok
 }
 
-// index fills the lookup maps from the ENI list; every builder of a State calls it last.
+// index fills the lookup maps from the ENI list and gives a State without route tables or ACLs
+// the VPC defaults (a main table with the local routes, the allow-all default ACL); every
+// builder of a State calls it last.
 func (s *State) index() error {
+	if len(s.RouteTables) == 0 && len(s.ACLs) == 0 {
+		for vi, v := range s.VPCs {
+			s.RouteTables = append(s.RouteTables, NewRouteTable("main", v.ID+"-main", []RouteEntry{{Dest: v.CIDR, Kind: TargetLocal, Name: "local"}}))
+			s.ACLs = append(s.ACLs, DefaultACL("default", v.ID+"-default"))
+			for si := range s.Subnets {
+				if s.Subnets[si].VPC == uint32(vi) {
+					s.Subnets[si].RouteTable, s.Subnets[si].ACL = uint32(vi), uint32(vi)
+				}
+			}
+		}
+	}
 	for v := range s.VPCs {
 		s.VPCs[v].byIP = map[netip.Addr]uint32{}
 		s.VPCs[v].byMAC = map[mac.HW]uint32{}
@@ -102,6 +121,10 @@ func (s *State) clone() *State {
 		VPCs:    append([]VPCState(nil), s.VPCs...),
 		Subnets: append([]SubnetState(nil), s.Subnets...),
 		SG:      s.SG,
+		// Tables and ACLs are replaced whole by the functions that change them, never edited in
+		// place, so the copy may share them.
+		RouteTables: s.RouteTables,
+		ACLs:        s.ACLs,
 	}
 	for i := range n.ENIs {
 		id := &n.ENIs[i].Identity

@@ -1,0 +1,143 @@
+package fabric
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/ec2sim/ec2sim/sgengine"
+)
+
+// TargetKind is what a route points at.
+type TargetKind uint8
+
+const (
+	TargetNone TargetKind = iota
+	// TargetLocal delivers to the ENI that holds the destination inside the VPC.
+	TargetLocal
+	// TargetENI sends to an appliance's ENI (an instance target is its primary ENI).
+	TargetENI
+	TargetIGW
+	TargetNATGW
+	TargetVGW
+	TargetPeering
+	// TargetBlackhole drops: the route's target was deleted, or the route says so.
+	TargetBlackhole
+)
+
+var targetNames = [...]string{"none", "local", "eni", "igw", "nat", "vgw", "peering", "blackhole"}
+
+func (k TargetKind) String() string {
+	if int(k) < len(targetNames) {
+		return targetNames[k]
+	}
+	return "unknown"
+}
+
+// RouteEntry is one route of a table.
+type RouteEntry struct {
+	Dest  netip.Prefix
+	Kind  TargetKind
+	Index uint32 // the ENI index for TargetENI, the gateway or peering index for the others
+	Name  string // the target as the user wrote it, for traces
+}
+
+// RouteTableState is a compiled route table: its routes sorted longest prefix first, so that the
+// first route containing the destination is the longest-prefix match.
+type RouteTableState struct {
+	Name, ID string
+	Routes   []RouteEntry
+}
+
+// NewRouteTable sorts routes for lookup.
+func NewRouteTable(name, id string, routes []RouteEntry) RouteTableState {
+	rs := slices.Clone(routes)
+	slices.SortStableFunc(rs, func(a, b RouteEntry) int { return b.Dest.Bits() - a.Dest.Bits() })
+	return RouteTableState{Name: name, ID: id, Routes: rs}
+}
+
+// Lookup returns the index of the longest-prefix route for dst, or -1.
+func (t *RouteTableState) Lookup(dst netip.Addr) int {
+	for i := range t.Routes {
+		if t.Routes[i].Dest.Contains(dst) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ACLEntry is one numbered network ACL rule.
+type ACLEntry struct {
+	Number           int
+	Allow            bool
+	Proto            int // -1 all
+	FromPort, ToPort int
+	ICMPType         int // -1 any
+	ICMPCode         int // -1 any
+	CIDR             netip.Prefix
+}
+
+// ACLState is a compiled network ACL: each direction's rules in number order. The final `*`
+// deny is implicit (32767 for IPv4, 32768 for IPv6).
+type ACLState struct {
+	Name, ID        string
+	Ingress, Egress []ACLEntry
+}
+
+// NewACL sorts entries by number.
+func NewACL(name, id string, ingress, egress []ACLEntry) ACLState {
+	in, out := slices.Clone(ingress), slices.Clone(egress)
+	cmp := func(a, b ACLEntry) int { return a.Number - b.Number }
+	slices.SortFunc(in, cmp)
+	slices.SortFunc(out, cmp)
+	return ACLState{Name: name, ID: id, Ingress: in, Egress: out}
+}
+
+// Evaluate runs the ACL on a packet in one direction: the lowest-numbered matching rule decides.
+// It returns the decision and the number of the rule (32767/32768 for the final deny).
+func (a *ACLState) Evaluate(egress bool, f *sgengine.Flow) (bool, int) {
+	rules := a.Ingress
+	peer := f.Src
+	if egress {
+		rules, peer = a.Egress, f.Dst
+	}
+	for i := range rules {
+		r := &rules[i]
+		if r.CIDR.Addr().Is4() != peer.Is4() || !r.CIDR.Contains(peer) {
+			continue
+		}
+		if aclMatches(r, f) {
+			return r.Allow, r.Number
+		}
+	}
+	if peer.Is4() {
+		return false, 32767
+	}
+	return false, 32768
+}
+
+// aclMatches checks protocol and ports; protocols other than TCP, UDP and ICMP (and ICMPv6 with
+// an IPv4 CIDR) match every port, as AWS documents.
+func aclMatches(r *ACLEntry, f *sgengine.Flow) bool {
+	if r.Proto == -1 {
+		return true
+	}
+	if r.Proto != int(f.Proto) {
+		return false
+	}
+	switch r.Proto {
+	case 6, 17:
+		return int(f.DstPort) >= r.FromPort && int(f.DstPort) <= r.ToPort
+	case 1, 58:
+		if r.Proto == 58 && r.CIDR.Addr().Is4() {
+			return true
+		}
+		return (r.ICMPType == -1 || r.ICMPType == int(f.ICMPType)) && (r.ICMPCode == -1 || r.ICMPCode == int(f.ICMPCode))
+	}
+	return true
+}
+
+// DefaultACL is the ACL every VPC starts with: rule 100 allows all IPv4 in and out.
+func DefaultACL(name, id string) ACLState {
+	all := ACLEntry{Number: 100, Allow: true, Proto: -1, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	return NewACL(name, id, []ACLEntry{all}, []ACLEntry{all})
+}
