@@ -127,7 +127,9 @@ func detachLoop(d loopDev, id fileID, keepBusy bool) error {
 		dev.Close()
 		return err
 	}
-	// fsync on a block device writes back its page cache; BLKFLSBUF drops it.
+	// fsync on a block device writes back its page cache; BLKFLSBUF drops it. The kernel does
+	// the same at the device's last close, which is when the detach happens, but doing it here
+	// means a failure to write back is reported while the extent is still the owner's.
 	syncErr := dev.Sync()
 	if err := unix.IoctlSetInt(int(dev.Fd()), unix.BLKFLSBUF, 0); err != nil && syncErr == nil {
 		syncErr = err
