@@ -38,7 +38,7 @@ func (g *MemoryGrant) Runs() []Run { return g.p.runs(g.r) }
 // Device is the device of the first run: the whole RAM when the grant has one run.
 func (g *MemoryGrant) Device() string { return g.Runs()[0].Device }
 
-// String describes the grant, e.g. "mem-3 of i-1: 64 MiB in frames [0,32) on /dev/loop4".
+// String describes the grant, e.g. "mem-3 (memory) of i-1: 64 MiB in frames [0,32) on /dev/loop4".
 func (g *MemoryGrant) String() string { return g.p.describe(g.r) }
 
 func runsBytes(r *record) int64 {
