@@ -18,6 +18,9 @@ const (
 	Deliver
 	// ReplyARP answers an ARP request on the ingress port with ARPAnswer as the target's MAC.
 	ReplyARP
+	// ReplyFragNeeded answers on the ingress port with ICMP "fragmentation needed" carrying
+	// Verdict.MTU: the packet had DF set and is larger than the next hop's MTU.
+	ReplyFragNeeded
 )
 
 func (a Action) String() string {
@@ -28,6 +31,8 @@ func (a Action) String() string {
 		return "deliver"
 	case ReplyARP:
 		return "arp-reply"
+	case ReplyFragNeeded:
+		return "icmp-frag-needed"
 	}
 	return "unknown"
 }
@@ -58,6 +63,9 @@ const (
 	ReasonNACLInbound
 	ReasonBlackhole
 	ReasonGateway
+	ReasonNoPublicIP
+	ReasonNotPublic
+	ReasonTooBig
 	numReasons
 )
 
@@ -87,6 +95,9 @@ var reasonNames = [numReasons]string{
 	ReasonNACLInbound:        "network-acl-inbound",
 	ReasonBlackhole:          "blackhole-route",
 	ReasonGateway:            "gateway-not-available",
+	ReasonNoPublicIP:         "no-public-ip",
+	ReasonNotPublic:          "no-such-public-ip",
+	ReasonTooBig:             "larger-than-mtu",
 }
 
 func (r Reason) String() string {
@@ -110,9 +121,10 @@ const (
 	StageDestCheck
 	StageSGIngress
 	StageDeliver
+	StageIGW
 )
 
-var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver"}
+var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver", "internet-gateway"}
 
 func (s Stage) String() string {
 	if int(s) < len(stageNames) {
@@ -152,8 +164,13 @@ type Verdict struct {
 	Ingress     sgengine.Decision
 	EgressDone  bool
 	IngressDone bool
-	Steps       [maxSteps]Step
-	NSteps      int
+	// SetSrc and SetDst, when valid, are the addresses the engine writes into the packet before
+	// delivery (the internet gateway's one-to-one NAT); MTU is the MTU of ReplyFragNeeded.
+	SetSrc netip.Addr
+	SetDst netip.Addr
+	MTU    int
+	Steps  [maxSteps]Step
+	NSteps int
 }
 
 func (v *Verdict) step(s Stage, ok bool, r Reason, eni uint32) {
@@ -188,6 +205,10 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		return
 	}
 	src := &st.ENIs[in]
+	if src.Kind == KindInternet {
+		decideFromInternet(p, in, st, tr, v)
+		return
+	}
 	switch p.Kind {
 	case packet.KindUnknown:
 		v.drop(StageParse, ReasonMalformed, in)
@@ -251,9 +272,12 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 			v.drop(StageRoute, ReasonReservedAddress, in)
 			return
 		}
-		i, ok := route(p, in, src.Subnet, st, &flow, v)
+		i, ok := route(p, in, src.Subnet, st, &flow, tr, v)
 		if !ok {
 			return
+		}
+		if st.ENIs[i].Kind == KindInternet {
+			return // route delivered to the internet: no destination checks beyond the gateway
 		}
 		out, routed = i, true
 	default:
@@ -335,7 +359,7 @@ func isReservedFor(st *State, v uint32, a netip.Addr) bool {
 // route forwards a packet from subnet from by its route table and returns the ENI it goes to,
 // running the network ACLs of the subnets it leaves and enters. It records its steps in v and
 // returns false when the packet is dropped.
-func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, v *Verdict) (uint32, bool) {
+func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *Tracking, v *Verdict) (uint32, bool) {
 	rt := &st.RouteTables[st.Subnets[from].RouteTable]
 	ri := rt.Lookup(p.Dst)
 	if ri < 0 {
@@ -361,6 +385,9 @@ func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, v *Ve
 	case TargetBlackhole:
 		v.stepAt(StageRoute, false, ReasonBlackhole, in, from, ri)
 		return NoENI, false
+	case TargetIGW:
+		v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
+		return toInternet(p, in, from, st, f, tr, v)
 	default:
 		v.stepAt(StageRoute, false, ReasonGateway, in, from, ri)
 		return NoENI, false

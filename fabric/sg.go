@@ -11,6 +11,9 @@ import (
 type Tracking struct {
 	Tables []*sgengine.Conntrack
 	Now    int64
+	// GSO says the frame is a GSO super-frame (its virtio header carries a segment size): its
+	// length is not the length of the packets that will be on the wire.
+	GSO bool
 }
 
 // flowOf fills f from the parsed headers, for the security groups.

@@ -27,10 +27,28 @@ type State struct {
 	// RouteTables and ACLs are indexed by SubnetState.RouteTable and SubnetState.ACL.
 	RouteTables []RouteTableState
 	ACLs        []ACLState
+	// Internet is the ENI index of the simulated internet's attachment, or NoENI; IGWMAC is the
+	// MAC the internet gateways answer ARP with on it.
+	Internet uint32
+	IGWMAC   mac.HW
+	// public maps public and Elastic IPs to the ENI that holds them.
+	public map[netip.Addr]uint32
 }
+
+// ENIKind says what sits behind an ENI index.
+type ENIKind uint8
+
+const (
+	// KindInstance is an instance's ENI: a TAP in the instance's namespace.
+	KindInstance ENIKind = iota
+	// KindInternet is the attachment of the simulated internet: a TAP in the internet namespace,
+	// reached through an internet gateway.
+	KindInternet
+)
 
 // ENIState is one ENI as the packet path needs it.
 type ENIState struct {
+	Kind     ENIKind
 	Present  bool // false for an index whose ENI is gone (instance stopped, lab shrinking)
 	ID       string
 	Instance string
@@ -38,10 +56,15 @@ type ENIState struct {
 	Subnet   uint32
 	VPC      uint32
 	Identity mac.Identity
+	// PublicIP is the public or Elastic IP the internet gateway maps to the ENI's primary
+	// private address; zero when it has none.
+	PublicIP netip.Addr
 }
 
 // VPCState is one VPC: its router's MAC and the maps from private address and MAC to ENI.
 type VPCState struct {
+	// IGW: an internet gateway is attached.
+	IGW       bool
 	Name      string
 	ID        string
 	CIDR      netip.Prefix
@@ -94,10 +117,22 @@ func (s *State) index() error {
 		s.VPCs[v].byIP = map[netip.Addr]uint32{}
 		s.VPCs[v].byMAC = map[mac.HW]uint32{}
 	}
+	s.public = map[netip.Addr]uint32{}
+	s.Internet = NoENI
 	for i := range s.ENIs {
 		e := &s.ENIs[i]
 		if !e.Present {
 			continue
+		}
+		if e.Kind == KindInternet {
+			s.Internet = uint32(i)
+			continue
+		}
+		if e.PublicIP.IsValid() {
+			if j, dup := s.public[e.PublicIP]; dup {
+				return fmt.Errorf("public IP %s is on both %s and %s", e.PublicIP, s.ENIs[j].ID, e.ID)
+			}
+			s.public[e.PublicIP] = uint32(i)
 		}
 		v := &s.VPCs[e.VPC]
 		if j, dup := v.byMAC[e.Identity.MAC]; dup {

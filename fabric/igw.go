@@ -1,0 +1,126 @@
+package fabric
+
+import (
+	"github.com/ec2sim/ec2sim/fabric/packet"
+	"github.com/ec2sim/ec2sim/mac"
+	"github.com/ec2sim/ec2sim/sgengine"
+)
+
+// InternetMTU is the MTU of traffic through an internet gateway; inside a VPC jumbo frames of
+// 9001 bytes are allowed (AWS: network_mtu).
+const InternetMTU = 1500
+
+// toInternet takes a packet that subnet from routed to its VPC's internet gateway: the subnet's
+// outbound NACL, then the gateway's one-to-one NAT of the source's private address to its public
+// address, then the internet. The instance only ever sees its private address.
+func toInternet(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *Tracking, v *Verdict) (uint32, bool) {
+	sub := &st.Subnets[from]
+	if !st.VPCs[sub.VPC].IGW || st.Internet == NoENI {
+		v.stepAt(StageIGW, false, ReasonGateway, in, from, -1)
+		return NoENI, false
+	}
+	if ok, rule := st.ACLs[sub.ACL].Evaluate(true, f); !ok {
+		v.stepAt(StageNACLOut, false, ReasonNACLOutbound, in, from, rule)
+		return NoENI, false
+	} else {
+		v.stepAt(StageNACLOut, true, ReasonNone, in, from, rule)
+	}
+	// The gateway translates only a private address that has a public one: the primary private
+	// IP of an ENI with a public or Elastic IP, in this VPC.
+	owner, ok := st.VPCs[sub.VPC].byIP[p.Src]
+	if !ok || !st.ENIs[owner].PublicIP.IsValid() || st.ENIs[owner].Identity.Addrs[0] != p.Src {
+		v.stepAt(StageIGW, false, ReasonNoPublicIP, in, from, -1)
+		return NoENI, false
+	}
+	if p.Kind == packet.KindIPv4 && p.DF && p.TotalLen > InternetMTU && (tr == nil || !tr.GSO) {
+		v.stepAt(StageIGW, false, ReasonTooBig, in, from, -1)
+		v.Action, v.MTU = ReplyFragNeeded, InternetMTU
+		return NoENI, false
+	}
+	v.stepAt(StageIGW, true, ReasonNone, in, from, -1)
+	out := st.Internet
+	v.SetSrc = st.ENIs[owner].PublicIP
+	v.Out, v.Action, v.Reason = out, Deliver, ReasonDelivered
+	v.RewriteMACs, v.SrcMAC, v.DstMAC = true, st.IGWMAC, st.ENIs[out].Identity.MAC
+	v.step(StageDeliver, true, ReasonDelivered, out)
+	return out, true
+}
+
+// decideFromInternet handles what the simulated internet sends: ARP is answered with the
+// gateway's MAC for every address that is not the internet's own (the internet reaches all
+// public addresses through the gateways); IP to a public or Elastic IP is translated to the
+// private address, passes the subnet's inbound NACL and the ENI's groups, and is delivered.
+func decideFromInternet(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
+	src := &st.ENIs[in]
+	if p.Kind == packet.KindUnknown || p.Kind == packet.KindOtherL2 {
+		v.drop(StageParse, ReasonMalformed, in)
+		return
+	}
+	if mac.HW(p.SrcMAC) != src.Identity.MAC {
+		v.drop(StageSourceCheck, ReasonBadSourceMAC, in)
+		return
+	}
+	if p.Kind == packet.KindARP {
+		if p.ARPOp != 1 || src.Identity.Owns(p.ARPTargetIP) {
+			v.drop(StageL2, ReasonARPUnanswered, in)
+			return
+		}
+		v.step(StageL2, true, ReasonARPAnswered, in)
+		v.Action, v.Reason, v.ARPAnswer = ReplyARP, ReasonARPAnswered, st.IGWMAC
+		return
+	}
+	if mac.HW(p.DstMAC) != st.IGWMAC {
+		v.drop(StageL2, ReasonUnknownDstMAC, in)
+		return
+	}
+	// The internet's hosts send from their own addresses only; anything else would be a
+	// spoofed source on the internet side, which the scenario never asked for.
+	if !src.Identity.Owns(p.Src) {
+		v.drop(StageSourceCheck, ReasonBadSourceIP, in)
+		return
+	}
+	out, ok := st.public[p.Dst]
+	if !ok {
+		v.drop(StageIGW, ReasonNotPublic, in)
+		return
+	}
+	dst := &st.ENIs[out]
+	if !st.VPCs[dst.VPC].IGW {
+		v.drop(StageIGW, ReasonGateway, in)
+		return
+	}
+	v.step(StageIGW, true, ReasonNone, in)
+	priv := dst.Identity.Addrs[0]
+	var flow sgengine.Flow
+	flowOf(p, &flow)
+	flow.Dst = priv
+	if ok, rule := st.ACLs[st.Subnets[dst.Subnet].ACL].Evaluate(false, &flow); !ok {
+		v.stepAt(StageNACLIn, false, ReasonNACLInbound, out, dst.Subnet, rule)
+		v.Out = out
+		return
+	} else {
+		v.stepAt(StageNACLIn, true, ReasonNone, out, dst.Subnet, rule)
+	}
+	v.Out = out
+	if st.SG != nil {
+		var now int64
+		if tr != nil {
+			now = tr.Now
+		}
+		v.Ingress = st.SG.Ingress(out, &flow, tr.table(out), now)
+		v.IngressDone = true
+		if !v.Ingress.Allowed {
+			r := ReasonSGIngress
+			if v.Ingress.Reason == sgengine.ReasonAllowanceExceeded {
+				r = ReasonConntrackAllowance
+			}
+			v.drop(StageSGIngress, r, out)
+			return
+		}
+		v.step(StageSGIngress, true, ReasonNone, out)
+	}
+	v.SetDst = priv
+	v.RewriteMACs, v.SrcMAC, v.DstMAC = true, st.VPCs[dst.VPC].RouterMAC, dst.Identity.MAC
+	v.step(StageDeliver, true, ReasonDelivered, out)
+	v.Action, v.Reason = Deliver, ReasonDelivered
+}
