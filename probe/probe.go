@@ -21,12 +21,15 @@ import (
 
 // Spec is one probe.
 type Spec struct {
-	FromNS  string     // network namespace path of the source
-	ToNS    string     // namespace path of the listener; "" for ICMP (the kernel answers) or no listener
-	Dst     netip.Addr // address the source sends to
-	Proto   string     // tcp, udp or icmp
-	Port    int
-	Timeout time.Duration
+	FromNS string // network namespace path of the source
+	// FromAddr, when valid, is the source address to send from: a namespace holding several
+	// hosts (the simulated internet) sends from the host's own address.
+	FromAddr netip.Addr
+	ToNS     string     // namespace path of the listener; "" for ICMP (the kernel answers) or no listener
+	Dst      netip.Addr // address the source sends to
+	Proto    string     // tcp, udp or icmp
+	Port     int
+	Timeout  time.Duration
 }
 
 // Result is what a probe observed.
@@ -77,6 +80,9 @@ func runTCP(s Spec, token []byte) (Result, error) {
 	var res Result
 	err := hypervisor.RunIn(s.FromNS, func() error {
 		d := net.Dialer{Timeout: s.Timeout}
+		if s.FromAddr.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: s.FromAddr.AsSlice()}
+		}
 		c, err := d.Dial("tcp4", hostPort(s.Dst, s.Port))
 		if err != nil {
 			res.Detail = "connect: " + shortErr(err)
@@ -143,7 +149,11 @@ func runUDP(s Spec, token []byte) (Result, error) {
 	start := time.Now()
 	var res Result
 	err := hypervisor.RunIn(s.FromNS, func() error {
-		c, err := net.Dial("udp4", hostPort(s.Dst, s.Port))
+		var laddr *net.UDPAddr
+		if s.FromAddr.IsValid() {
+			laddr = &net.UDPAddr{IP: s.FromAddr.AsSlice()}
+		}
+		c, err := net.DialUDP("udp4", laddr, net.UDPAddrFromAddrPort(netip.AddrPortFrom(s.Dst, uint16(s.Port))))
 		if err != nil {
 			res.Detail = "socket: " + shortErr(err)
 			return nil
@@ -190,7 +200,11 @@ func runICMP(s Spec, token []byte) (Result, error) {
 	start := time.Now()
 	var res Result
 	err := hypervisor.RunIn(s.FromNS, func() error {
-		c, err := net.ListenPacket("ip4:icmp", "0.0.0.0")
+		bind := "0.0.0.0"
+		if s.FromAddr.IsValid() {
+			bind = s.FromAddr.String()
+		}
+		c, err := net.ListenPacket("ip4:icmp", bind)
 		if err != nil {
 			return fmt.Errorf("raw ICMP socket in %s: %w", s.FromNS, err)
 		}

@@ -96,6 +96,17 @@ func TestProbesOverAPlainLink(t *testing.T) {
 	if err != nil || r.Completed {
 		t.Errorf("ping to nobody: %+v %v", r, err)
 	}
+	// From a second address of the source namespace (as the internet's hosts send): it must be
+	// used, so a source address the namespace does not hold fails to bind.
+	for _, proto := range []string{"tcp", "udp", "icmp"} {
+		r, err := Run(Spec{FromNS: a, FromAddr: netip.MustParseAddr("10.99.0.1"), ToNS: b, Dst: dst, Proto: proto, Port: 7102, Timeout: 2 * time.Second})
+		if err != nil || !r.Completed {
+			t.Errorf("%s from 10.99.0.1: %+v %v", proto, r, err)
+		}
+	}
+	if r, err := Run(Spec{FromNS: a, FromAddr: netip.MustParseAddr("10.99.0.9"), ToNS: b, Dst: dst, Proto: "tcp", Port: 7103, Timeout: 500 * time.Millisecond}); err == nil && r.Completed {
+		t.Error("a probe from an address the namespace does not hold completed")
+	}
 	// A protocol the prober does not speak is an error, not a verdict.
 	if _, err := Run(Spec{FromNS: a, Dst: dst, Proto: "sctp"}); err == nil {
 		t.Error("unknown protocol accepted")
