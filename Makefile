@@ -37,7 +37,8 @@ bench: deps build
 lint:
 	gofmt -l . | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }
 	$(GO) vet $(PKGS)
-	@command -v staticcheck >/dev/null && staticcheck $(PKGS) || { test -x $$HOME/go/bin/staticcheck && $$HOME/go/bin/staticcheck $(PKGS); }
+	@test -x "$$(go env GOPATH)/bin/staticcheck" || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	"$$(go env GOPATH)/bin/staticcheck" $(PKGS)
 
 clean:
 	rm -rf bin bench-results.json
