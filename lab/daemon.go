@@ -38,6 +38,10 @@ type Meta struct {
 // handler owns c until it returns.
 var streamOps = map[string]func(l *Lab, req Request, c net.Conn) error{}
 
+// extraOps are one-shot control operations added by other files from init: they return a value
+// that is sent back as Response.Result.
+var extraOps = map[string]func(l *Lab, req Request) (any, error){}
+
 // Request is one control-socket call. Ops: status, set-source-dest-check, sg-authorize,
 // sg-revoke, sg-attach, sg-detach, shutdown.
 type Request struct {
@@ -53,9 +57,10 @@ type Request struct {
 
 // Response answers a Request.
 type Response struct {
-	OK     bool    `json:"ok"`
-	Error  string  `json:"error,omitempty"`
-	Status *Status `json:"status,omitempty"`
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error,omitempty"`
+	Status *Status         `json:"status,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 // Serve runs a background lab's control loop until a shutdown request or SIGTERM/SIGINT, then
@@ -168,6 +173,20 @@ func (l *Lab) handle(c net.Conn, meta Meta) bool {
 		json.NewEncoder(c).Encode(resp)
 		return true
 	default:
+		if op, ok := extraOps[req.Op]; ok {
+			v, err := op(l, req)
+			if err != nil {
+				resp.Error = err.Error()
+				break
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				resp.Error = err.Error()
+				break
+			}
+			resp.OK, resp.Result = true, b
+			break
+		}
 		resp.Error = fmt.Sprintf("unknown op %q: want status, set-source-dest-check, sg-authorize, sg-revoke, sg-attach, sg-detach or shutdown", req.Op)
 	}
 	json.NewEncoder(c).Encode(resp)

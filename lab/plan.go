@@ -24,6 +24,9 @@ type Plan struct {
 	Instances []*InstancePlan
 	// sg is the security-group configuration the State's policy was compiled from.
 	sg *sgModel
+	// nextHop, when set, gives the gateway an instance's own kernel uses for an address; a
+	// trace of a running lab sets it, a static trace leaves it nil.
+	nextHop func(st *fabric.State, eni uint32, dst netip.Addr) netip.Addr
 }
 
 // InstancePlan is one instance to create.

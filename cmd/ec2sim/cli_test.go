@@ -287,3 +287,23 @@ func TestSGCommands(t *testing.T) {
 		t.Errorf("a reversed range: exit %d %s", code, errOut)
 	}
 }
+
+func TestTraceStaticFile(t *testing.T) {
+	out, errOut, code := ec2sim(t, "trace", "../../scenarios/suites/aws-web-db-groups.yaml", "--from", "web", "--to", "db", "--proto", "tcp", "--port", "3306")
+	if code != 0 || !strings.Contains(out, "reachable both ways") || !strings.Contains(out, "tcp 3306") {
+		t.Errorf("reachable trace: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, code = ec2sim(t, "trace", "../../scenarios/suites/aws-web-db-groups.yaml", "--from", "other", "--to", "db", "--proto", "tcp", "--port", "3306", "--json")
+	var res struct {
+		Forward struct {
+			Reachable bool
+			Blockers  []struct{ Code string }
+		}
+	}
+	if code != 1 || json.Unmarshal([]byte(out), &res) != nil || res.Forward.Reachable || len(res.Forward.Blockers) != 1 || res.Forward.Blockers[0].Code != "ENI_SG_RULES_MISMATCH" {
+		t.Errorf("blocked trace: exit %d\n%s", code, out)
+	}
+	if _, errOut, code := ec2sim(t, "trace", "../../scenarios/suites/aws-web-db-groups.yaml", "--from", "nobody", "--to", "db", "--proto", "tcp", "--port", "1"); code != 2 || !strings.Contains(errOut, "no instance") {
+		t.Errorf("unknown instance: exit %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ec2sim/ec2sim/fabric"
+	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+var traceCmd = &command{
+	name:    "trace",
+	summary: "explain a packet's path hop by hop, and every component that blocks it",
+	usage: `Usage: ec2sim trace [--lab LAB | FILE] --from INSTANCE --to INSTANCE|IP --proto tcp|udp|icmp [--port N] [--json]
+
+Runs a synthetic packet through the same decision function the engine uses and prints every hop
+with its decision: the security group rule that allowed it, the route that carried it, the
+network ACL rule number that allowed or denied it, the checks on the way. When the packet is
+blocked, it lists every component that blocks it (not only the first), with Reachability
+Analyzer's explanation codes (ENI_SG_RULES_MISMATCH, SUBNET_ACL_RESTRICTION, CANNOT_ROUTE, ...;
+codes with no Reachability Analyzer equivalent start with EC2SIM_). When the packet arrives, it
+follows the reply back, as conntrack would see it.
+
+With --lab (or when one lab is running and no FILE is given) it traces the running lab's current
+rules; with FILE it traces the scenario without bringing anything up (no root needed).
+
+Examples:
+  ec2sim trace --from web-1 --to db-1 --proto tcp --port 5432
+  ec2sim trace scenarios/suites/aws-web-db-groups.yaml --from web --to other --proto tcp --port 80
+  ec2sim trace --lab two-tier --from web-1 --to 10.0.2.10 --proto icmp --json
+`,
+}
+
+func init() {
+	traceCmd.run = runTrace
+	extraCommands = append(extraCommands, traceCmd)
+}
+
+func runTrace(args []string) error {
+	fs := newFlags(traceCmd)
+	labName := fs.String("lab", "", "trace a running lab")
+	from := fs.String("from", "", "source instance (or instance.ethN)")
+	to := fs.String("to", "", "destination instance, instance.ethN or IP address")
+	proto := fs.String("proto", "tcp", "tcp, udp or icmp")
+	port := fs.Int("port", 0, "destination port (tcp, udp)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *from == "" || *to == "" || len(pos) > 1 || (len(pos) == 1 && *labName != "") {
+		return &exitError{2, errors.New("want [--lab LAB | FILE] --from A --to B --proto P [--port N] (see ec2sim trace --help)")}
+	}
+	req := lab.TraceRequest{From: *from, To: *to, Proto: *proto, Port: *port}
+	var res fabric.TraceResult
+	var where string
+	if len(pos) == 1 {
+		sc, err := scenarios.Load(pos[0])
+		if err != nil {
+			return &exitError{2, err}
+		}
+		plan, err := lab.NewPlan(sc, "trace")
+		if err != nil {
+			return &exitError{2, err}
+		}
+		r, err := plan.Trace(plan.State, req)
+		if err != nil {
+			return &exitError{2, err}
+		}
+		res, where = *r, "scenario "+filepath.Base(pos[0])+" (static)"
+	} else {
+		name, err := pickLab(*labName)
+		if err != nil {
+			return err
+		}
+		resp, err := lab.Call(name, lab.Request{Op: "trace", Args: map[string]string{
+			"from": *from, "to": *to, "proto": *proto, "port": strconv.Itoa(*port)}}, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		if err := lab.DecodeResult(resp, &res); err != nil {
+			return err
+		}
+		where = "lab " + name + " (current rules)"
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	what := *proto
+	if *proto != "icmp" {
+		what = fmt.Sprintf("%s/%d", *proto, *port)
+	}
+	fmt.Printf("trace %s -> %s %s in %s\n", *from, *to, what, where)
+	printPath(os.Stdout, "forward", &res.Forward)
+	if res.Return != nil {
+		printPath(os.Stdout, "return", res.Return)
+	}
+	if !res.Forward.Reachable || (res.Return != nil && !res.Return.Reachable) {
+		fmt.Println("result: NOT REACHABLE")
+		return &exitError{1, nil}
+	}
+	fmt.Println("result: reachable both ways")
+	return nil
+}
+
+func printPath(w io.Writer, name string, p *fabric.PathResult) {
+	fmt.Fprintf(w, "%s path: %s\n", name, p.Verdict)
+	for _, h := range p.Hops {
+		mark := "ok  "
+		if !h.OK {
+			mark = "DROP"
+		}
+		fmt.Fprintf(w, "  %s %-17s %s: %s", mark, h.Stage, h.Component, h.Detail)
+		if h.Code != "" {
+			fmt.Fprintf(w, " [%s]", h.Code)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(p.Blockers) > 0 {
+		fmt.Fprintf(w, "  blocked by %d component(s):\n", len(p.Blockers))
+		for _, b := range p.Blockers {
+			fmt.Fprintf(w, "    %s  %s: %s\n", b.Code, b.Component, b.Detail)
+		}
+	}
+}

@@ -1,0 +1,384 @@
+package fabric
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/ec2sim/ec2sim/fabric/packet"
+	"github.com/ec2sim/ec2sim/mac"
+	"github.com/ec2sim/ec2sim/sgengine"
+)
+
+// TraceSpec is the packet a trace follows: from an ENI (an instance's, or the internet's
+// attachment with Src naming the host) to an address.
+type TraceSpec struct {
+	From    uint32
+	Src     netip.Addr // zero: the ENI's primary address
+	Dst     netip.Addr
+	Proto   uint8 // 6, 17, 1
+	SrcPort uint16
+	DstPort uint16
+	// NextHop, when valid, is the gateway the sender's own routing table picks for Dst (a
+	// running lab asks the instance's kernel): an appliance in the subnet, or the VPC router.
+	// When zero, the sender uses the router for other subnets and the neighbour itself inside
+	// its subnet, as an instance with the default routes does.
+	NextHop netip.Addr
+}
+
+// Hop is one stage of a traced path.
+type Hop struct {
+	Stage     string `json:"stage"`
+	OK        bool   `json:"ok"`
+	Component string `json:"component"` // eni-..., acl-..., rtb-..., sg on an ENI
+	Detail    string `json:"detail"`    // the rule, route or check that decided
+	Code      string `json:"code,omitempty"`
+}
+
+// Blocker is one component that blocks the path, found by evaluating every component on the
+// path whatever the others say (as Reachability Analyzer's blocked paths do), not only the
+// first that drops.
+type Blocker struct {
+	Code      string `json:"code"`
+	Component string `json:"component"`
+	Detail    string `json:"detail"`
+}
+
+// PathResult is one direction of a trace.
+type PathResult struct {
+	Reachable bool      `json:"reachable"`
+	Hops      []Hop     `json:"hops"`
+	Blockers  []Blocker `json:"blockers,omitempty"`
+	Verdict   string    `json:"verdict"`
+}
+
+// TraceResult is a forward path and, when the forward path is reachable, the return path of
+// the reply, evaluated with the conntrack entries the forward packet would create.
+type TraceResult struct {
+	Forward PathResult  `json:"forward"`
+	Return  *PathResult `json:"return,omitempty"`
+}
+
+// ExplanationCode names a drop reason the way Reachability Analyzer's explanation codes do.
+// Codes that Reachability Analyzer has no equivalent for start with EC2SIM_.
+func ExplanationCode(r Reason) string {
+	switch r {
+	case ReasonSGEgress, ReasonSGIngress:
+		return "ENI_SG_RULES_MISMATCH"
+	case ReasonNACLOutbound, ReasonNACLInbound:
+		return "SUBNET_ACL_RESTRICTION"
+	case ReasonNoRoute, ReasonNoDestination:
+		return "CANNOT_ROUTE"
+	case ReasonBlackhole:
+		return "BAD_STATE_ROUTE"
+	case ReasonGateway:
+		return "BAD_STATE_ATTACHMENT"
+	case ReasonNoPublicIP:
+		return "IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"
+	case ReasonBadSourceIP, ReasonBadDestIP:
+		return "EC2SIM_SOURCE_DEST_CHECK"
+	case ReasonBadSourceMAC:
+		return "EC2SIM_SPOOFED_MAC"
+	case ReasonConntrackAllowance:
+		return "EC2SIM_CONNTRACK_ALLOWANCE_EXCEEDED"
+	case ReasonTooBig:
+		return "EC2SIM_MTU_EXCEEDED"
+	case ReasonNone, ReasonDelivered, ReasonARPAnswered:
+		return ""
+	}
+	return "EC2SIM_" + upper(r.String())
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 32
+		case c == '-':
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// synthetic builds the parsed headers of the packet a TraceSpec describes, as the sending
+// kernel would put them on the wire: to the neighbour's MAC inside a subnet, to the router's
+// MAC otherwise.
+func synthetic(st *State, s TraceSpec, flags uint8) (packet.Parsed, error) {
+	var p packet.Parsed
+	if int(s.From) >= len(st.ENIs) || !st.ENIs[s.From].Present {
+		return p, fmt.Errorf("no ENI with index %d", s.From)
+	}
+	e := &st.ENIs[s.From]
+	src := s.Src
+	if !src.IsValid() {
+		src = e.Identity.Addrs[0]
+	}
+	p.Kind = packet.KindIPv4
+	if src.Is6() {
+		p.Kind = packet.KindIPv6
+	}
+	p.SrcMAC = packet.MAC(e.Identity.MAC)
+	p.Src, p.Dst, p.Proto, p.TTL, p.TotalLen = src, s.Dst, s.Proto, 64, 60
+	switch {
+	case e.Kind == KindInternet:
+		p.DstMAC = packet.MAC(st.IGWMAC)
+	default:
+		p.DstMAC = packet.MAC(st.VPCs[e.VPC].RouterMAC)
+		hop := s.Dst
+		if s.NextHop.IsValid() {
+			hop = s.NextHop
+		}
+		if i, ok := st.VPCs[e.VPC].byIP[hop]; ok && st.ENIs[i].Subnet == e.Subnet {
+			p.DstMAC = packet.MAC(st.ENIs[i].Identity.MAC)
+		}
+	}
+	switch s.Proto {
+	case 6, 17:
+		p.HasPorts, p.SrcPort, p.DstPort = true, s.SrcPort, s.DstPort
+		if s.Proto == 6 {
+			p.TCPFlags = flags
+		}
+	case 1:
+		p.HasICMP, p.ICMPType, p.ICMPID = true, 8, s.SrcPort
+		if flags == replyFlags {
+			p.ICMPType = 0
+		}
+	}
+	return p, nil
+}
+
+const (
+	synFlags   = sgengine.TCPSyn
+	replyFlags = sgengine.TCPSyn | sgengine.TCPAck
+)
+
+// Trace follows a packet through the same Decide the engine runs, on scratch conntrack tables
+// (nothing the engine holds is changed), and, when it arrives, follows the reply back.
+func Trace(st *State, s TraceSpec) (*TraceResult, error) {
+	return TraceWithRoutes(st, s, nil)
+}
+
+// TraceWithRoutes is Trace with the senders' own routing: nextHop(eni, dst) returns the gateway
+// the kernel behind ENI eni uses for dst (zero for none), for the reply's sender. The forward
+// packet's next hop is s.NextHop.
+func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.Addr) netip.Addr) (*TraceResult, error) {
+	tables := make([]*sgengine.Conntrack, len(st.ENIs))
+	for i := range tables {
+		tables[i] = sgengine.NewConntrack()
+	}
+	tr := &Tracking{Tables: tables, Now: 1}
+	p, err := synthetic(st, s, synFlags)
+	if err != nil {
+		return nil, err
+	}
+	var v Verdict
+	Decide(&p, s.From, st, tr, &v)
+	res := &TraceResult{Forward: pathResult(st, &v)}
+	if !res.Forward.Reachable {
+		res.Forward.Blockers = blockers(st, &p, s.From, &v, tr)
+		return res, nil
+	}
+	if v.EgressDone {
+		tables[s.From].Apply(&v.Egress.Update, tr.Now)
+	}
+	if v.IngressDone {
+		tables[v.Out].Apply(&v.Ingress.Update, tr.Now)
+	}
+	// The reply as the receiver's kernel sends it: from the address it saw the packet arrive on
+	// to the address it came from (after the gateway's translation, if any).
+	back := TraceSpec{From: v.Out, Src: p.Dst, Dst: p.Src, Proto: s.Proto, SrcPort: s.DstPort, DstPort: s.SrcPort}
+	if nextHop != nil {
+		back.NextHop = nextHop(v.Out, back.Dst)
+	}
+	if v.SetDst.IsValid() {
+		back.Src = v.SetDst
+	}
+	if v.SetSrc.IsValid() {
+		back.Dst = v.SetSrc
+	}
+	if s.Proto == 1 {
+		back.SrcPort = s.SrcPort
+	}
+	rp, err := synthetic(st, back, replyFlags)
+	if err != nil {
+		return nil, err
+	}
+	var rv Verdict
+	tr.Now = 2
+	Decide(&rp, back.From, st, tr, &rv)
+	ret := pathResult(st, &rv)
+	if !ret.Reachable {
+		ret.Blockers = blockers(st, &rp, back.From, &rv, tr)
+	}
+	res.Return = &ret
+	return res, nil
+}
+
+// pathResult turns a verdict's steps into hops.
+func pathResult(st *State, v *Verdict) PathResult {
+	r := PathResult{Reachable: v.Action == Deliver, Verdict: v.Action.String()}
+	if v.Action == Drop {
+		r.Verdict = "drop: " + v.Reason.String()
+	}
+	for _, s := range v.Steps[:v.NSteps] {
+		h := Hop{Stage: s.Stage.String(), OK: s.OK, Component: component(st, s), Detail: detail(st, v, s)}
+		if !s.OK {
+			h.Code = ExplanationCode(s.Reason)
+		}
+		r.Hops = append(r.Hops, h)
+	}
+	return r
+}
+
+func eniName(st *State, i uint32) string {
+	if int(i) >= len(st.ENIs) {
+		return "-"
+	}
+	e := &st.ENIs[i]
+	if e.Kind == KindInternet {
+		return "internet"
+	}
+	return fmt.Sprintf("%s.%s (%s)", e.Instance, e.Name, e.ID)
+}
+
+func component(st *State, s Step) string {
+	switch s.Stage {
+	case StageNACLOut, StageNACLIn:
+		if int(s.Where) < len(st.Subnets) {
+			sub := &st.Subnets[s.Where]
+			a := &st.ACLs[sub.ACL]
+			return fmt.Sprintf("network ACL %s (%s) of subnet %s", a.Name, a.ID, sub.Name)
+		}
+	case StageRoute:
+		if s.Rule >= 0 && int(s.Where) < len(st.Subnets) {
+			sub := &st.Subnets[s.Where]
+			t := &st.RouteTables[sub.RouteTable]
+			return fmt.Sprintf("route table %s (%s) of subnet %s", t.Name, t.ID, sub.Name)
+		}
+	case StageIGW:
+		return "internet gateway"
+	}
+	return eniName(st, s.ENI)
+}
+
+func detail(st *State, v *Verdict, s Step) string {
+	switch s.Stage {
+	case StageNACLOut, StageNACLIn:
+		verb := "allowed by"
+		if !s.OK {
+			verb = "denied by"
+		}
+		if s.Rule >= 32767 {
+			return verb + " rule * (no rule matched)"
+		}
+		return fmt.Sprintf("%s rule %d", verb, s.Rule)
+	case StageRoute:
+		if s.Rule >= 0 && int(s.Where) < len(st.Subnets) {
+			rt := &st.RouteTables[st.Subnets[s.Where].RouteTable]
+			if int(s.Rule) < len(rt.Routes) {
+				r := &rt.Routes[s.Rule]
+				name := r.Name
+				if name == "" {
+					name = r.Kind.String()
+				}
+				return fmt.Sprintf("%s -> %s", r.Dest, name)
+			}
+		}
+	case StageSGEgress:
+		return ruleDetail(st, &v.Egress, s.OK)
+	case StageSGIngress:
+		return ruleDetail(st, &v.Ingress, s.OK)
+	}
+	if !s.OK || s.Reason != ReasonNone {
+		return s.Reason.String()
+	}
+	return "ok"
+}
+
+func ruleDetail(st *State, d *sgengine.Decision, ok bool) string {
+	if !ok {
+		return "no rule of the ENI's security groups allows it (" + d.Reason.String() + ")"
+	}
+	if st.SG != nil && d.Rule.Valid() {
+		if info, found := st.SG.Rule(d.Rule); found {
+			return fmt.Sprintf("%s: %s", d.Reason, info)
+		}
+	}
+	tracked := "tracked"
+	if d.Untracked {
+		tracked = "untracked"
+	}
+	return fmt.Sprintf("%s (%s)", d.Reason, tracked)
+}
+
+// blockers evaluates every component of the path independently: the sender's groups, its
+// subnet's route and outbound ACL, the destination's inbound ACL, source/destination check and
+// groups, on the trace's scratch conntrack (a reply is judged as the tracked reply it is). The
+// destination is the ENI that holds the address in the sender's VPC.
+func blockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Tracking) []Blocker {
+	var out []Blocker
+	add := func(r Reason, comp, det string) {
+		out = append(out, Blocker{Code: ExplanationCode(r), Component: comp, Detail: det})
+	}
+	src := &st.ENIs[in]
+	if src.Kind != KindInstance {
+		// From the internet there is one path: report what Decide found.
+		s := v.Steps[v.NSteps-1]
+		add(s.Reason, component(st, s), detail(st, v, s))
+		return out
+	}
+	var f sgengine.Flow
+	flowOf(p, &f)
+	if src.Identity.CheckSource(mac.HW(p.SrcMAC), p.Src) != mac.OK {
+		add(ReasonBadSourceIP, eniName(st, in), "the source is not the ENI's address and its source/dest check is on")
+	}
+	if st.SG != nil {
+		if d := st.SG.Egress(in, &f, tr.table(in), tr.Now); !d.Allowed {
+			add(ReasonSGEgress, "security groups of "+eniName(st, in), "no outbound rule allows it")
+		}
+	}
+	sub := &st.Subnets[src.Subnet]
+	rt := &st.RouteTables[sub.RouteTable]
+	ri := rt.Lookup(p.Dst)
+	dst, known := st.VPCs[src.VPC].byIP[p.Dst]
+	switch {
+	case ri < 0:
+		add(ReasonNoRoute, fmt.Sprintf("route table %s (%s)", rt.Name, rt.ID), fmt.Sprintf("no route matches %s", p.Dst))
+	case rt.Routes[ri].Kind == TargetBlackhole:
+		add(ReasonBlackhole, fmt.Sprintf("route table %s (%s)", rt.Name, rt.ID), fmt.Sprintf("%s is a blackhole", rt.Routes[ri].Dest))
+	case rt.Routes[ri].Kind == TargetLocal && !known:
+		add(ReasonNoDestination, fmt.Sprintf("route table %s (%s)", rt.Name, rt.ID), fmt.Sprintf("no ENI holds %s", p.Dst))
+	}
+	if !known {
+		return out
+	}
+	if to := st.ENIs[dst].Subnet; to != src.Subnet {
+		if ok, rule := st.ACLs[sub.ACL].Evaluate(true, &f); !ok {
+			add(ReasonNACLOutbound, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[sub.ACL].Name, sub.Name), fmt.Sprintf("outbound rule %s denies", ruleNum(rule)))
+		}
+		tsub := &st.Subnets[to]
+		if ok, rule := st.ACLs[tsub.ACL].Evaluate(false, &f); !ok {
+			add(ReasonNACLInbound, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[tsub.ACL].Name, tsub.Name), fmt.Sprintf("inbound rule %s denies", ruleNum(rule)))
+		}
+	}
+	if st.SG != nil {
+		if d := st.SG.Ingress(dst, &f, tr.table(dst), tr.Now); !d.Allowed {
+			add(ReasonSGIngress, "security groups of "+eniName(st, dst), "no inbound rule allows it")
+		}
+	}
+	if len(out) == 0 {
+		// Something outside the independent checks stopped it (an appliance's check, the MAC
+		// path); report what Decide found.
+		s := v.Steps[v.NSteps-1]
+		add(s.Reason, component(st, s), detail(st, v, s))
+	}
+	return out
+}
+
+func ruleNum(n int) string {
+	if n >= 32767 {
+		return "*"
+	}
+	return fmt.Sprint(n)
+}

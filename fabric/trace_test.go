@@ -1,0 +1,93 @@
+package fabric
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ec2sim/ec2sim/sgengine"
+)
+
+// withGroups compiles groups for testState: every ENI has "all-out"; db (ENI 2) also has "db"
+// admitting 5432 from subnet a.
+func withGroups(t *testing.T, st *State) *State {
+	t.Helper()
+	any4 := netip.MustParsePrefix("0.0.0.0/0")
+	cfg := &sgengine.Config{Groups: []sgengine.Group{
+		{ID: "sg-out", Name: "all-out", Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}},
+		{ID: "sg-db", Name: "db", Ingress: []sgengine.Rule{{Proto: 6, FromPort: 5432, ToPort: 5432, CIDR: netip.MustParsePrefix("10.0.1.0/24")}}},
+	}}
+	for i, e := range st.ENIs {
+		groups := []string{"sg-out"}
+		if i == 2 {
+			groups = append(groups, "sg-db")
+		}
+		cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: groups, PrivateIPs: e.Identity.Addrs})
+	}
+	pol, err := sgengine.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.WithPolicy(pol)
+}
+
+func TestTraceReachableWithReturnPath(t *testing.T) {
+	st := withGroups(t, testState(t))
+	res, err := Trace(st, TraceSpec{From: 0, Dst: netip.MustParseAddr("10.0.2.10"), Proto: 6, SrcPort: 40000, DstPort: 5432})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Forward.Reachable || res.Return == nil || !res.Return.Reachable {
+		t.Fatalf("trace: %+v", res)
+	}
+	var sawRule bool
+	for _, h := range res.Forward.Hops {
+		if h.Stage == "sg-ingress" && strings.Contains(h.Detail, "tcp 5432") {
+			sawRule = true
+		}
+	}
+	if !sawRule {
+		t.Errorf("the ingress hop does not name the rule: %+v", res.Forward.Hops)
+	}
+	// The reply passes db's groups as a tracked reply, though no outbound rule of db names web.
+	if h := res.Return.Hops; len(h) == 0 || !strings.Contains(hopsText(h), "tracked") {
+		t.Errorf("return hops: %s", hopsText(res.Return.Hops))
+	}
+}
+
+func TestTraceReportsEveryBlocker(t *testing.T) {
+	any4 := netip.MustParsePrefix("0.0.0.0/0")
+	base := withGroups(t, testState(t))
+	// b's ACL admits nothing on 22, and db's groups do not admit 22 either: two blockers.
+	st := withNetwork(t, base, []ACLEntry{{Number: 100, Allow: true, Proto: 6, FromPort: 5432, ToPort: 5432, CIDR: any4}}, nil, nil)
+	res, err := Trace(st, TraceSpec{From: 0, Dst: netip.MustParseAddr("10.0.2.10"), Proto: 6, SrcPort: 40000, DstPort: 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Forward.Reachable || res.Return != nil {
+		t.Fatalf("trace: %+v", res)
+	}
+	codes := map[string]bool{}
+	for _, b := range res.Forward.Blockers {
+		codes[b.Code] = true
+	}
+	if !codes["SUBNET_ACL_RESTRICTION"] || !codes["ENI_SG_RULES_MISMATCH"] || len(res.Forward.Blockers) != 2 {
+		t.Errorf("blockers: %+v", res.Forward.Blockers)
+	}
+	// 5432 gets in, but the reply is refused on the way out of b: no ephemeral-port rule.
+	res, _ = Trace(st, TraceSpec{From: 0, Dst: netip.MustParseAddr("10.0.2.10"), Proto: 6, SrcPort: 40000, DstPort: 5432})
+	if !res.Forward.Reachable || res.Return == nil || res.Return.Reachable {
+		t.Fatalf("ephemeral-port pitfall: %+v", res)
+	}
+	if b := res.Return.Blockers; len(b) != 1 || b[0].Code != "SUBNET_ACL_RESTRICTION" || !strings.Contains(b[0].Detail, "outbound rule *") {
+		t.Errorf("return blockers: %+v", b)
+	}
+}
+
+func hopsText(h []Hop) string {
+	var b strings.Builder
+	for _, x := range h {
+		b.WriteString(x.Stage + " " + x.Component + " " + x.Detail + "; ")
+	}
+	return b.String()
+}

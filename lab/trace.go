@@ -1,0 +1,124 @@
+package lab
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/ec2sim/ec2sim/fabric"
+	"github.com/ec2sim/ec2sim/hypervisor"
+)
+
+// TraceRequest names a packet to trace the way users write probes.
+type TraceRequest struct {
+	From  string `json:"from"`  // instance or instance.ethN
+	To    string `json:"to"`    // instance, instance.ethN or an IP address
+	Proto string `json:"proto"` // tcp, udp or icmp
+	Port  int    `json:"port"`
+}
+
+// eniIndex resolves "instance" or "instance.ethN" in a plan.
+func (p *Plan) eniIndex(st *fabric.State, target string) (uint32, error) {
+	name, eni, _ := strings.Cut(target, ".")
+	ip := p.Instance(name)
+	if ip == nil {
+		var names []string
+		for _, in := range p.Instances {
+			names = append(names, in.Name)
+		}
+		return 0, fmt.Errorf("no instance %q (instances: %s)", name, strings.Join(names, ", "))
+	}
+	if eni == "" {
+		eni = "eth0"
+	}
+	for _, idx := range ip.ENIs {
+		if st.ENIs[idx].Name == eni {
+			return idx, nil
+		}
+	}
+	return 0, fmt.Errorf("instance %s has no ENI %q (it has eth0 to eth%d)", name, eni, len(ip.ENIs)-1)
+}
+
+// Trace follows req through st (the running engine's snapshot, or a plan's first one).
+func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, error) {
+	from, err := p.eniIndex(st, req.From)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := netip.ParseAddr(req.To)
+	if err != nil {
+		idx, ierr := p.eniIndex(st, req.To)
+		if ierr != nil {
+			return nil, fmt.Errorf("to: want an instance or an IP address: %w", ierr)
+		}
+		dst = st.ENIs[idx].Identity.Addrs[0]
+	}
+	spec := fabric.TraceSpec{From: from, Dst: dst, SrcPort: 49152}
+	switch req.Proto {
+	case "tcp", "udp":
+		if req.Port < 1 || req.Port > 65535 {
+			return nil, fmt.Errorf("port %d: want 1-65535 for %s", req.Port, req.Proto)
+		}
+		spec.Proto, spec.DstPort = 6, uint16(req.Port)
+		if req.Proto == "udp" {
+			spec.Proto = 17
+		}
+	case "icmp":
+		spec.Proto, spec.SrcPort = 1, 4242
+	default:
+		return nil, fmt.Errorf("proto %q: want tcp, udp or icmp", req.Proto)
+	}
+	if p.nextHop == nil {
+		return fabric.Trace(st, spec)
+	}
+	spec.NextHop = p.nextHop(st, from, dst)
+	return fabric.TraceWithRoutes(st, spec, func(eni uint32, d netip.Addr) netip.Addr { return p.nextHop(st, eni, d) })
+}
+
+// liveNextHop asks the kernel of the instance behind ENI eni which gateway it uses for dst, so
+// that a trace of a running lab follows the instances' own routes (an appliance set up by user
+// data, a route a student added by hand) as the packets do.
+func liveNextHop(labName string) func(st *fabric.State, eni uint32, dst netip.Addr) netip.Addr {
+	return func(st *fabric.State, eni uint32, dst netip.Addr) netip.Addr {
+		e := &st.ENIs[eni]
+		if e.Kind != fabric.KindInstance {
+			return netip.Addr{}
+		}
+		var gw netip.Addr
+		hypervisor.RunIn(hypervisor.NSPath(labName, e.Instance), func() error {
+			routes, err := netlink.RouteGet(dst.AsSlice())
+			if err == nil && len(routes) > 0 && routes[0].Gw != nil {
+				gw, _ = netip.AddrFromSlice(routes[0].Gw.To4())
+			}
+			return nil
+		})
+		return gw
+	}
+}
+
+func init() {
+	extraOps["trace"] = func(l *Lab, req Request) (any, error) {
+		port, _ := strconv.Atoi(req.Args["port"])
+		tr := TraceRequest{From: req.Args["from"], To: req.Args["to"], Proto: req.Args["proto"], Port: port}
+		return l.Trace(tr)
+	}
+}
+
+// decodeResult turns a Response's Result back into v.
+func DecodeResult(r *Response, v any) error {
+	if r == nil || len(r.Result) == 0 {
+		return fmt.Errorf("the engine sent no result")
+	}
+	return json.Unmarshal(r.Result, v)
+}
+
+// Trace follows req through the running lab's current rules and the instances' own routes.
+func (l *Lab) Trace(req TraceRequest) (*fabric.TraceResult, error) {
+	p := *l.Plan
+	p.nextHop = liveNextHop(l.Plan.Lab)
+	return p.Trace(l.Engine.State(), req)
+}

@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// TestTraceAgreesWithEngine brings up every bundled scenario, sends each of its probes for real
+// and traces the same packet through the running lab: the prediction (reachable both ways) and
+// what the real packets did must agree on every probe.
+func TestTraceAgreesWithEngine(t *testing.T) {
+	if os.Geteuid() != 0 || testing.Short() {
+		t.Skip("needs root: brings up labs")
+	}
+	files, _ := filepath.Glob("../scenarios/suites/*.yaml")
+	ex, _ := filepath.Glob("../scenarios/examples/*.yaml")
+	files = append(files, ex...)
+	if len(files) == 0 {
+		t.Fatal("no bundled scenarios found")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			sc, err := scenarios.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := lab.NewPlan(sc, testLabName(sc.Name))
+			if err != nil {
+				t.Skipf("not runnable yet: %v", err)
+			}
+			l, err := lab.Up(context.Background(), plan)
+			if err != nil {
+				t.Skipf("not runnable yet: %v", err)
+			}
+			defer l.Down()
+			results := runProbes(context.Background(), l, sc.Expect, Options{}, nil)
+			for i, p := range sc.Expect {
+				if p.Proto == "" || results[i].Observed == "error" {
+					continue
+				}
+				tr, err := l.Trace(lab.TraceRequest{From: p.From, To: p.To, Proto: p.Proto, Port: p.Port})
+				if err != nil {
+					t.Errorf("%s: trace: %v", results[i].Name, err)
+					continue
+				}
+				predicted := tr.Forward.Reachable && tr.Return != nil && tr.Return.Reachable
+				if predicted != (results[i].Observed == "allow") {
+					t.Errorf("%s: trace predicts reachable=%v, the engine did %s (%s); forward %s, return %+v",
+						results[i].Name, predicted, results[i].Observed, results[i].Detail, tr.Forward.Verdict, tr.Return)
+				}
+			}
+		})
+	}
+}
