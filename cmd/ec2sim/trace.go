@@ -31,6 +31,8 @@ follows the reply back, as conntrack would see it.
 With --lab (or when one lab is running and no FILE is given) it traces the running lab's current
 rules; with FILE it traces the scenario without bringing anything up (no root needed).
 
+Exit status: 0 reachable both ways, 1 blocked, 2 bad arguments or scenario.
+
 Examples:
   ec2sim trace --from web-1 --to db-1 --proto tcp --port 5432
   ec2sim trace scenarios/suites/aws-web-db-groups.yaml --from web --to other --proto tcp --port 80
@@ -90,10 +92,17 @@ func runTrace(args []string) error {
 		}
 		where = "lab " + name + " (current rules)"
 	}
+	blocked := !res.Forward.Reachable || (res.Return != nil && !res.Return.Reachable)
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+		if blocked {
+			return &exitError{1, nil}
+		}
+		return nil
 	}
 	what := *proto
 	if *proto != "icmp" {
@@ -104,7 +113,7 @@ func runTrace(args []string) error {
 	if res.Return != nil {
 		printPath(os.Stdout, "return", res.Return)
 	}
-	if !res.Forward.Reachable || (res.Return != nil && !res.Return.Reachable) {
+	if blocked {
 		fmt.Println("result: NOT REACHABLE")
 		return &exitError{1, nil}
 	}
