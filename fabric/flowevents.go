@@ -1,0 +1,97 @@
+package fabric
+
+import (
+	"net/netip"
+
+	"github.com/ec2sim/ec2sim/fabric/packet"
+)
+
+// FlowEvent is what one decided packet means for the flow log of one ENI: the packet as that
+// ENI saw it, the direction, and whether the ENI's security groups and its subnet's network ACL
+// accepted it.
+type FlowEvent struct {
+	ENI      uint32
+	Egress   bool
+	Accept   bool
+	Src, Dst netip.Addr
+	// TrafficPath is AWS's traffic-path field for egress: 1 another resource in the VPC, 8 the
+	// internet gateway (Nitro); 0 when it does not apply.
+	TrafficPath uint8
+}
+
+// FlowEvents fills out with the flow-log events of a decided packet and returns how many there
+// are (at most two: egress on the sender, ingress on the receiver). It follows AWS's examples:
+// an ENI logs a packet REJECT when its security groups or its subnet's network ACL refused it,
+// ACCEPT when they let it through, and nothing for traffic that never reached it. Drops by the
+// hypervisor's own checks (spoofed MAC or source, ARP, broadcast) are not flow-logged: they are
+// not a security group or network ACL decision. It does not allocate.
+func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[2]FlowEvent) int {
+	if p.Kind != packet.KindIPv4 && p.Kind != packet.KindIPv6 {
+		return 0
+	}
+	n := 0
+	in := v.In
+	var reachedIn, rejectIn, delivered bool
+	for _, s := range v.Steps[:v.NSteps] {
+		switch s.Stage {
+		case StageSourceCheck:
+			if !s.OK {
+				return 0
+			}
+		case StageSGEgress:
+			if !s.OK {
+				return emit(st, p, v, out, in, true, false, 0)
+			}
+		case StageNACLOut:
+			if !s.OK {
+				return emit(st, p, v, out, in, true, false, 0)
+			}
+		case StageNACLIn:
+			reachedIn = true
+			if !s.OK {
+				rejectIn = true
+			}
+		case StageSGIngress:
+			reachedIn = true
+			if !s.OK {
+				rejectIn = true
+			}
+		case StageDeliver:
+			delivered = true
+		}
+	}
+	if int(in) < len(st.ENIs) && st.ENIs[in].Kind == KindInstance && hasStage(v, StageSourceCheck) {
+		path := uint8(1)
+		if v.Out != NoENI && int(v.Out) < len(st.ENIs) && st.ENIs[v.Out].Kind == KindInternet {
+			path = 8
+		}
+		out[n] = FlowEvent{ENI: in, Egress: true, Accept: true, Src: p.Src, Dst: p.Dst, TrafficPath: path}
+		n++
+	}
+	if v.Out != NoENI && int(v.Out) < len(st.ENIs) && st.ENIs[v.Out].Kind == KindInstance && (reachedIn || delivered) {
+		dst := p.Dst
+		if v.SetDst.IsValid() {
+			dst = v.SetDst
+		}
+		out[n] = FlowEvent{ENI: v.Out, Egress: false, Accept: !rejectIn && delivered, Src: p.Src, Dst: dst}
+		n++
+	}
+	return n
+}
+
+func emit(st *State, p *packet.Parsed, v *Verdict, out *[2]FlowEvent, eni uint32, egress, accept bool, path uint8) int {
+	if int(eni) >= len(st.ENIs) || st.ENIs[eni].Kind != KindInstance {
+		return 0
+	}
+	out[0] = FlowEvent{ENI: eni, Egress: egress, Accept: accept, Src: p.Src, Dst: p.Dst, TrafficPath: path}
+	return 1
+}
+
+func hasStage(v *Verdict, s Stage) bool {
+	for _, x := range v.Steps[:v.NSteps] {
+		if x.Stage == s {
+			return true
+		}
+	}
+	return false
+}
