@@ -24,6 +24,13 @@ type Lab struct {
 
 	done     chan struct{} // closed by Down: streams (captures, follows) end
 	downOnce sync.Once
+
+	// FlowLogDir is where flow logs created without a path write; "" means the lab's run
+	// directory (a background lab) — in-process labs (tests, the runner) set a directory.
+	FlowLogDir string
+	flowOnce   sync.Once
+	flows      *flowLogs
+	obs        observers
 }
 
 // Done is closed when the lab goes down.
@@ -132,6 +139,11 @@ func (l *Lab) runUserData(ctx context.Context, ip *InstancePlan) error {
 func (l *Lab) Down() error {
 	l.downOnce.Do(func() { close(l.done) })
 	var errs []error
+	if l.flows != nil {
+		if err := l.flows.close(); err != nil {
+			errs = append(errs, fmt.Errorf("flow logs: %w", err))
+		}
+	}
 	if err := l.Engine.Close(); err != nil {
 		errs = append(errs, err)
 	}
