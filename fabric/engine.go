@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"errors"
+	"runtime"
 	"fmt"
 	"io"
 	"os"
@@ -213,8 +214,14 @@ func (e *Engine) pump(i uint32, p Port) {
 	var v Verdict
 	var tr Tracking
 	c := &e.counters[i]
+	read := p.Read
+	if fr, ok := newFastReader(p); ok {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		read = fr.read
+	}
 	for {
-		n, err := p.Read(buf)
+		n, err := read(buf)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) {
 				return
