@@ -2,10 +2,10 @@ package fabric
 
 import (
 	"errors"
-	"runtime"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
