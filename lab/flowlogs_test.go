@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -92,5 +94,40 @@ func TestFlowLogPingExample(t *testing.T) {
 	if accept != 1 || reject != 1 {
 		b, _ := os.ReadFile(info.Path)
 		t.Errorf("want one ACCEPT (request) and one REJECT (reply), got %d and %d:\n%s", accept, reject, b)
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	l := upLab(t, "metrics", pingLab)
+	if _, err := l.ServeMetrics("0.0.0.0:0"); err == nil {
+		t.Error("a non-loopback metrics address was accepted")
+	}
+	addr, err := l.ServeMetrics("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hypervisor.Command(l.Plan.Lab, "client", "ping", "-c1", "-W1", "10.0.2.10").Run()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	for _, want := range []string{
+		`# TYPE ec2sim_eni_rx_packets_total counter`,
+		`ec2sim_eni_tx_packets_total{lab="` + l.Plan.Lab + `",instance="server"`,
+		`ec2sim_eni_conntrack_entries{`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, `instance="server",eni=`) && strings.Contains(body, `ec2sim_eni_tx_packets_total{lab="`+l.Plan.Lab+`",instance="server",`) {
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, `ec2sim_eni_tx_packets_total{lab="`+l.Plan.Lab+`",instance="server"`) && strings.HasSuffix(line, " 0") {
+				t.Errorf("the server received nothing: %s", line)
+			}
+		}
 	}
 }

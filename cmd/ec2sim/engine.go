@@ -25,6 +25,7 @@ func init() { engineCmd.run = runEngine }
 func runEngine(args []string) error {
 	fs := newFlags(engineCmd)
 	name := fs.String("lab", "", "lab name")
+	metrics := fs.String("metrics", "", "serve Prometheus metrics on this loopback address")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -53,6 +54,12 @@ func runEngine(args []string) error {
 	cancel()
 	if err != nil {
 		return fail(fmt.Errorf("bring-up failed, everything it made was removed: %w", err))
+	}
+	if *metrics != "" {
+		if _, err := l.ServeMetrics(*metrics); err != nil {
+			l.Down()
+			return fail(err)
+		}
 	}
 	fmt.Printf("lab %s running, pid %d\n", *name, os.Getpid())
 	err = lab.Serve(l, pos[0], ready)

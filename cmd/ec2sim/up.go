@@ -31,6 +31,7 @@ to /run/ec2sim/labs/LAB/engine.log.
 Examples:
   ec2sim up scenarios/examples/two-tier.yaml
   ec2sim up scenarios/examples/two-tier.yaml --name class-a
+  ec2sim up lab.yaml --metrics 127.0.0.1:9120     # then: curl -s 127.0.0.1:9120/metrics
   ec2sim exec web-1 -- ping -c1 10.0.2.10
   ec2sim down two-tier
 `,
@@ -42,6 +43,7 @@ func runUp(args []string) error {
 	fs := newFlags(upCmd)
 	name := fs.String("name", "", "lab name (default: the scenario's name)")
 	asJSON := fs.Bool("json", false, "print the lab's status as JSON")
+	metrics := fs.String("metrics", "", "serve Prometheus metrics on this loopback HOST:PORT, e.g. 127.0.0.1:9120")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -68,7 +70,7 @@ func runUp(args []string) error {
 	if err := needRoot(); err != nil {
 		return err
 	}
-	st, err := startEngine(*name, file)
+	st, err := startEngine(*name, file, *metrics)
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,9 @@ func runUp(args []string) error {
 		return enc.Encode(st)
 	}
 	st.WriteText(os.Stdout, false)
+	if *metrics != "" {
+		fmt.Printf("metrics: http://%s/metrics\n", *metrics)
+	}
 	fmt.Printf("\nlab %s is up. Try: ec2sim exec --lab %s %s -- ip addr; ec2sim down %s\n", st.Lab, st.Lab, firstInstance(st), st.Lab)
 	return nil
 }
@@ -97,7 +102,7 @@ func printWarnings(sc *scenarios.Scenario) {
 
 // startEngine starts `ec2sim __engine` in its own session, detached from this terminal, and waits
 // for it to report that the lab is running (or why it is not).
-func startEngine(name, file string) (*lab.Status, error) {
+func startEngine(name, file, metrics string) (*lab.Status, error) {
 	dir := lab.Dir(name)
 	if err := os.MkdirAll(lab.RunDir, 0o755); err != nil {
 		return nil, err
@@ -129,7 +134,11 @@ func startEngine(name, file string) (*lab.Status, error) {
 		cleanup()
 		return nil, err
 	}
-	cmd := exec.Command(self, "__engine", "--lab", name, file)
+	args := []string{"__engine", "--lab", name}
+	if metrics != "" {
+		args = append(args, "--metrics", metrics)
+	}
+	cmd := exec.Command(self, append(args, file)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 in the engine: the readiness pipe
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
