@@ -88,7 +88,7 @@ func pinning(env *Env) string {
 func benchTCP(ctx context.Context, env *Env) ([]Result, error) {
 	f := figure{
 		name: "tcp_throughput", unit: "Gbit/s", better: higher,
-		notes: fmt.Sprintf("iperf3 1 stream, %v (first 1 s omitted), %s, median of %d", env.IperfTime, pinning(env), env.Runs),
+		notes: fmt.Sprintf("iperf3 1 stream, %v measured after 1 s of warm-up, %s, median of %d", env.IperfTime, pinning(env), env.Runs),
 		// The target against veth; performance-notes.md's realistic goal against c1.
 		targets: map[string]float64{"veth": 0.5, "c1": 0.65},
 	}
