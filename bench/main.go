@@ -88,10 +88,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench: cleanup:", err)
 		failed = true
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "bench: interrupted; results so far are below and in the file")
-	}
+	interrupted := ctx.Err() != nil
 	writeTable(stdout, results)
+	if interrupted {
+		// A partial run must not replace the figures of a whole one.
+		fmt.Fprintf(stderr, "bench: interrupted; the figures so far are above, %s is left as it was\n", *out)
+		return 1
+	}
 	if *out != "" {
 		if err := writeJSON(*out, results); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)

@@ -111,6 +111,9 @@ func runIperf(ctx context.Context, env *Env, p *Path, mode iperfMode) (float64, 
 	}
 	cliArgv := inNS(p.ClientNS, env.cpus.client, args...)
 	out, err := exec.CommandContext(ctx, cliArgv[0], cliArgv[1:]...).Output()
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("iperf3 client in %s: %w", p.ClientNS, ctx.Err())
+	}
 	rep, perr := parseIperf(out)
 	if perr != nil {
 		return 0, fmt.Errorf("iperf3 client in %s: %w (exit: %v)", p.ClientNS, perr, err)
