@@ -142,6 +142,9 @@ func NewPlan(sc *scenarios.Scenario, labName string) (*Plan, error) {
 		ip.Hostname = Hostname(st.ENIs[ip.ENIs[0]].Identity.Addrs[0])
 		p.Instances = append(p.Instances, ip)
 	}
+	if err := buildNetwork(sc, labName, st, subnetIdx); err != nil {
+		return nil, err
+	}
 	if err := fabric.Index(st); err != nil {
 		return nil, err
 	}

@@ -107,6 +107,8 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.SecurityGroupsPerENI, _ = d.integer(v, "settings: "+name)
 		case "rules_per_security_group":
 			s.RulesPerSecurityGroup, _ = d.integer(v, "settings: "+name)
+		case "network_acl_rules_per_direction":
+			s.NetworkACLRulesPerDirection, _ = d.integer(v, "settings: "+name)
 		}
 	})
 }
@@ -126,6 +128,14 @@ func (d *decoder) vpc(name string, k, n *yaml.Node) *VPC {
 			})
 		case "security_groups":
 			groupsNode = val
+		case "route_tables":
+			d.namedMap(val, what+": route_tables", func(tn string, k, val *yaml.Node) {
+				v.RouteTables = append(v.RouteTables, d.routeTable(name, tn, k, val))
+			})
+		case "network_acls":
+			d.namedMap(val, what+": network_acls", func(an string, k, val *yaml.Node) {
+				v.NetworkACLs = append(v.NetworkACLs, d.networkACL(name, an, k, val))
+			})
 		}
 	})
 	// Groups are decoded after the loop so that their rules know the VPC whatever the key order.
@@ -142,8 +152,13 @@ func (d *decoder) subnet(vpc, name string, k, n *yaml.Node) *Subnet {
 	what := "subnet " + s.Qualified()
 	d.object(n, kSubnet, what, func(field string, _, v *yaml.Node) {
 		d.mark(s, field, v)
-		if field == "cidr" {
+		switch field {
+		case "cidr":
 			s.CIDR, _ = d.prefix(v, what+": cidr")
+		case "route_table":
+			s.RouteTable, _ = d.str(v, what+": route_table")
+		case "network_acl":
+			s.NetworkACL, _ = d.str(v, what+": network_acl")
 		}
 	})
 	return s

@@ -22,6 +22,9 @@ func Format(sc *Scenario) ([]byte, error) {
 		s := mapping(true)
 		addInt(s, "security_groups_per_eni", sc.Settings.SecurityGroupsPerENI)
 		addInt(s, "rules_per_security_group", sc.Settings.RulesPerSecurityGroup)
+		if n := sc.Settings.NetworkACLRulesPerDirection; n != 0 {
+			addInt(s, "network_acl_rules_per_direction", n)
+		}
 		add(root, "settings", s)
 	}
 	if len(sc.VPCs) > 0 {
@@ -79,6 +82,12 @@ func formatVPC(v *VPC) *yaml.Node {
 		for _, s := range v.Subnets {
 			sm := mapping(true)
 			addStr(sm, "cidr", s.CIDR.String())
+			if s.RouteTable != "" {
+				addStr(sm, "route_table", s.RouteTable)
+			}
+			if s.NetworkACL != "" {
+				addStr(sm, "network_acl", s.NetworkACL)
+			}
 			add(subnets, s.Name, sm)
 		}
 		add(m, "subnets", subnets)
@@ -107,7 +116,78 @@ func formatVPC(v *VPC) *yaml.Node {
 	if len(groups.Content) > 0 {
 		add(m, "security_groups", groups)
 	}
+	if len(v.RouteTables) > 0 {
+		tables := mapping(false)
+		for _, t := range v.RouteTables {
+			tm := mapping(false)
+			if t.Main {
+				add(tm, "main", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+			}
+			routes := sequence(len(t.Routes) == 0)
+			for _, r := range t.Routes {
+				rm := mapping(true)
+				addStr(rm, "destination", r.Destination.String())
+				addStr(rm, "target", r.Target.String())
+				routes.Content = append(routes.Content, rm)
+			}
+			add(tm, "routes", routes)
+			add(tables, t.Name, tm)
+		}
+		add(m, "route_tables", tables)
+	}
+	if len(v.NetworkACLs) > 0 {
+		acls := mapping(false)
+		for _, a := range v.NetworkACLs {
+			am := mapping(false)
+			if a.Ingress != nil {
+				add(am, "ingress", formatACLEntries(a.Ingress))
+			}
+			if a.Egress != nil {
+				add(am, "egress", formatACLEntries(a.Egress))
+			}
+			if len(am.Content) == 0 {
+				am.Style = yaml.FlowStyle
+			}
+			add(acls, a.Name, am)
+		}
+		add(m, "network_acls", acls)
+	}
 	return m
+}
+
+func formatACLEntries(es []*ACLEntry) *yaml.Node {
+	s := sequence(len(es) == 0)
+	for _, e := range es {
+		m := mapping(true)
+		addInt(m, "rule", e.Number)
+		action := "deny"
+		if e.Allow {
+			action = "allow"
+		}
+		addStr(m, "action", action)
+		addStr(m, "proto", ProtoName(e.Proto))
+		switch portKind(e.Proto) {
+		case portsRange:
+			switch {
+			case e.FromPort == 0 && e.ToPort == 65535:
+				addStr(m, "ports", "all")
+			case e.FromPort == e.ToPort:
+				addInt(m, "ports", e.FromPort)
+			default:
+				addStr(m, "ports", strconv.Itoa(e.FromPort)+"-"+strconv.Itoa(e.ToPort))
+			}
+		case portsICMP:
+			if e.ICMPType != -1 || e.ICMPCode != -1 {
+				addInt(m, "icmp_type", e.ICMPType)
+				if e.ICMPCode != -1 {
+					addInt(m, "icmp_code", e.ICMPCode)
+				}
+			}
+		}
+		addStr(m, "cidr", e.CIDR.String())
+		s.Content = append(s.Content, m)
+	}
+	return s
 }
 
 func formatRules(rules []*Rule) *yaml.Node {

@@ -46,6 +46,9 @@ type Settings struct {
 	// RulesPerSecurityGroup is the per-direction, per-family rule quota of a group: default 60.
 	// SecurityGroupsPerENI × RulesPerSecurityGroup may not exceed 1000, as in AWS.
 	RulesPerSecurityGroup int
+	// NetworkACLRulesPerDirection is the NACL quota per direction and family (AWS: 20, up to 40);
+	// 0 means the default.
+	NetworkACLRulesPerDirection int
 }
 
 // AWS's defaults and hard limits for the settings and the file's other quotas.
@@ -74,14 +77,24 @@ type VPC struct {
 	// SecurityGroups always holds the VPC's "default" group first (implicit or overridden by the
 	// file), then the file's other groups in file order.
 	SecurityGroups []*SecurityGroup
-	Pos            Pos
+	// RouteTables are the VPC's route tables in file order; the one with Main set is the main
+	// table. With none declared main, the VPC's main table is AWS's: the local route only.
+	RouteTables []*RouteTable
+	// NetworkACLs are the VPC's network ACLs in file order; one named "default" overrides the
+	// default ACL, which is otherwise AWS's: rule 100 allows all IPv4 in and out.
+	NetworkACLs []*NetworkACL
+	Pos         Pos
 }
 
 // Subnet is a subnet of a VPC.
 type Subnet struct {
 	Name, VPC string
 	CIDR      netip.Prefix // IPv4, /16 to /28, canonical, inside the VPC's CIDR
-	Pos       Pos
+	// RouteTable and NetworkACL name the subnet's associations; "" means the VPC's main table
+	// and its default ACL, as on AWS.
+	RouteTable string
+	NetworkACL string
+	Pos        Pos
 }
 
 // Qualified names the subnet the way ENIs refer to it: "vpc/subnet".
@@ -242,3 +255,63 @@ func (v *VPC) Group(name string) *SecurityGroup {
 	}
 	return nil
 }
+
+// RouteTable is a VPC route table. Every table has a local route for the VPC's CIDR, which the
+// file does not list.
+type RouteTable struct {
+	Name, VPC string
+	Main      bool // the VPC's main table: subnets without an association use it
+	Routes    []*Route
+	Pos       Pos
+}
+
+// Route is one route of a table.
+type Route struct {
+	Destination netip.Prefix
+	Target      RouteTarget
+	Pos         Pos
+}
+
+// RouteTarget is where a route sends traffic.
+type RouteTarget struct {
+	// Kind is instance (the instance's eth0), eni (NAME is instance.ethN) or blackhole.
+	Kind string
+	Name string
+	Pos  Pos
+}
+
+// String renders the target as the file writes it.
+func (t RouteTarget) String() string {
+	if t.Name == "" {
+		return t.Kind
+	}
+	return t.Kind + "/" + t.Name
+}
+
+// NetworkACL is a VPC network ACL: numbered rules per direction, lowest first, first match
+// wins, then the final deny (rule * — 32767 for IPv4, 32768 for IPv6).
+type NetworkACL struct {
+	Name, VPC       string
+	Default         bool // the VPC's default ACL
+	Ingress, Egress []*ACLEntry
+	Pos             Pos
+}
+
+// ACLEntry is one numbered NACL rule.
+type ACLEntry struct {
+	Number   int // 1-32766
+	Allow    bool
+	Proto    int // -1 all, or 0-255
+	FromPort int // tcp/udp port range; 0-65535 when the protocol has no ports
+	ToPort   int
+	ICMPType int // -1 any
+	ICMPCode int // -1 any
+	CIDR     netip.Prefix
+	Pos      Pos
+}
+
+// DefaultACL is the name of every VPC's default network ACL.
+const DefaultACL = "default"
+
+// MainRouteTable is the name of the implicit main route table.
+const MainRouteTable = "main"

@@ -13,6 +13,7 @@ import (
 func (d *decoder) normalize(sc *Scenario) {
 	for _, v := range sc.VPCs {
 		d.defaultGroups(v)
+		d.networkDefaults(v)
 		for _, g := range v.SecurityGroups {
 			for i, r := range g.Ingress {
 				d.canonicalRule(fmt.Sprintf("security group %s/%s: ingress rule %d", g.VPC, g.Name, i+1), r)

@@ -220,7 +220,7 @@ func TestErrorsAreCollectedInFileOrder(t *testing.T) {
 	require.True(t, errors.As(err, &list))
 	// Decoding stops before validation, so the unknown field is reported first, alone.
 	require.Len(t, list, 1, "%v", err)
-	assert.Equal(t, "t.yaml:3:28: vpc main: unknown field \"x\"; valid fields here: cidr, subnets, security_groups", list[0].Error())
+	assert.Equal(t, "t.yaml:3:28: vpc main: unknown field \"x\"; valid fields here: cidr, subnets, security_groups, route_tables, network_acls", list[0].Error())
 
 	_, err = Parse("t.yaml", []byte("name: T\nvpcs:\n  main: {cidr: 10.0.0.0/8}\n  Other: {cidr: 10.1.0.0/16}\n"))
 	require.True(t, errors.As(err, &list))

@@ -25,6 +25,10 @@ const (
 	kInstance   = "instance"
 	kENI        = "eni"
 	kProbe      = "probe"
+	kRouteTable = "route_table"
+	kRoute      = "route"
+	kNACL       = "network_acl"
+	kACLEntry   = "acl_entry"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -42,13 +46,39 @@ func formatSpec() map[string][]field {
 		kSettings: {
 			{"security_groups_per_eni", "int", false},
 			{"rules_per_security_group", "int", false},
+			{"network_acl_rules_per_direction", "int", false},
 		},
 		kVPC: {
 			{"cidr", "cidr", true},
 			{"subnets", "map:" + kSubnet, false},
 			{"security_groups", "map:" + kGroup, false},
+			{"route_tables", "map:" + kRouteTable, false},
+			{"network_acls", "map:" + kNACL, false},
 		},
 		kSubnet: {
+			{"cidr", "cidr", true},
+			{"route_table", "name", false},
+			{"network_acl", "name", false},
+		},
+		kRouteTable: {
+			{"main", "bool", false},
+			{"routes", "list:" + kRoute, false},
+		},
+		kRoute: {
+			{"destination", "cidr", true},
+			{"target", "string", true},
+		},
+		kNACL: {
+			{"ingress", "list:" + kACLEntry, false},
+			{"egress", "list:" + kACLEntry, false},
+		},
+		kACLEntry: {
+			{"rule", "int", true},
+			{"action", "string", true},
+			{"proto", "proto", true},
+			{"ports", "ports", false},
+			{"icmp_type", "icmp", false},
+			{"icmp_code", "icmp", false},
 			{"cidr", "cidr", true},
 		},
 		kGroup: {

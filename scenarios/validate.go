@@ -99,6 +99,9 @@ func (v *validator) settings(at Pos) {
 			s.RulesPerSecurityGroup, MaxGroupsTimesRules, DefaultRulesPerSecurityGroup)
 		return
 	}
+	if n := s.NetworkACLRulesPerDirection; n != 0 && (n < 1 || n > 40) {
+		v.p.errorf(v.where(&v.sc.Settings, "network_acl_rules_per_direction", at), "settings: network_acl_rules_per_direction %d: want 1-40 (AWS's default is %d)", n, DefaultNACLRulesPerDirection)
+	}
 	if n := s.SecurityGroupsPerENI * s.RulesPerSecurityGroup; n > MaxGroupsTimesRules {
 		v.p.errorf(v.where(&v.sc.Settings, "rules_per_security_group", v.where(&v.sc.Settings, "security_groups_per_eni", at)),
 			"settings: security_groups_per_eni %d × rules_per_security_group %d = %d; AWS allows at most %d, so lower one of them",
@@ -152,6 +155,7 @@ func (v *validator) vpc(vpc *VPC) {
 	if err := checkName(vpc.Name); err != nil {
 		v.p.errorf(vpc.Pos, "vpc name: %v", err)
 	}
+	defer v.network(vpc)
 	cidrAt := v.where(vpc, "cidr", vpc.Pos)
 	cidrOK := false
 	if err := checkSubnetCIDR(vpc.CIDR); err != nil {
