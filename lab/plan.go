@@ -27,6 +27,8 @@ type Plan struct {
 	// nextHop, when set, gives the gateway an instance's own kernel uses for an address; a
 	// trace of a running lab sets it, a static trace leaves it nil.
 	nextHop func(st *fabric.State, eni uint32, dst netip.Addr) netip.Addr
+	// ephemeral, when set, gives the low end of an instance's ephemeral port range.
+	ephemeral func(st *fabric.State, eni uint32) uint16
 }
 
 // InstancePlan is one instance to create.

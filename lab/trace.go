@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
@@ -57,7 +58,15 @@ func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, e
 		}
 		dst = st.ENIs[idx].Identity.Addrs[0]
 	}
-	spec := fabric.TraceSpec{From: from, Dst: dst, SrcPort: 49152}
+	// The source port is the low end of the sender's ephemeral range: 32768 for Linux's default
+	// (AWS: "many Linux kernels 32768-61000"), or what the instance's kernel is set to in a
+	// running lab, so that the NACL ephemeral-port pitfall shows as it happens.
+	spec := fabric.TraceSpec{From: from, Dst: dst, SrcPort: 32768}
+	if p.ephemeral != nil {
+		if lo := p.ephemeral(st, from); lo > 0 {
+			spec.SrcPort = lo
+		}
+	}
 	switch req.Proto {
 	case "tcp", "udp":
 		if req.Port < 1 || req.Port > 65535 {
@@ -116,9 +125,33 @@ func DecodeResult(r *Response, v any) error {
 	return json.Unmarshal(r.Result, v)
 }
 
-// Trace follows req through the running lab's current rules and the instances' own routes.
+// liveEphemeral reads the low end of an instance's ephemeral port range from its own kernel.
+func liveEphemeral(labName string) func(st *fabric.State, eni uint32) uint16 {
+	return func(st *fabric.State, eni uint32) uint16 {
+		e := &st.ENIs[eni]
+		if e.Kind != fabric.KindInstance {
+			return 0
+		}
+		var lo int
+		hypervisor.RunIn(hypervisor.NSPath(labName, e.Instance), func() error {
+			b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+			if err == nil {
+				fmt.Sscan(string(b), &lo)
+			}
+			return nil
+		})
+		if lo < 1 || lo > 65535 {
+			return 0
+		}
+		return uint16(lo)
+	}
+}
+
+// Trace follows req through the running lab's current rules and the instances' own routes and
+// ephemeral port ranges.
 func (l *Lab) Trace(req TraceRequest) (*fabric.TraceResult, error) {
 	p := *l.Plan
 	p.nextHop = liveNextHop(l.Plan.Lab)
+	p.ephemeral = liveEphemeral(l.Plan.Lab)
 	return p.Trace(l.Engine.State(), req)
 }
