@@ -67,6 +67,7 @@ func (m *sgModel) find(name string) (int, error) {
 // buildSG turns the scenario's groups into the engine's configuration for the planned ENIs.
 func buildSG(sc *scenarios.Scenario, labName string, st *fabric.State) (*sgModel, error) {
 	m := &sgModel{lists: map[string]string{}, limits: sc.Settings}
+	m.cfg.RelatedICMP = sc.Settings.Conntrack.RelatedICMP
 	m.cfg.PrefixLists = map[string][]netip.Prefix{}
 	for _, pl := range sc.PrefixLists {
 		id := awsID("pl", labName, pl.Name)
@@ -107,7 +108,21 @@ func buildSG(sc *scenarios.Scenario, labName string, st *fabric.State) (*sgModel
 			if len(names) == 0 {
 				names = []string{scenarios.DefaultGroup}
 			}
-			ec := sgengine.ENIConfig{Index: uint32(eniIdx), PrivateIPs: slices.Clone(st.ENIs[eniIdx].Identity.Addrs)}
+			ct := sc.Settings.Conntrack
+			ec := sgengine.ENIConfig{Index: uint32(eniIdx), PrivateIPs: slices.Clone(st.ENIs[eniIdx].Identity.Addrs),
+				Timeouts:  sgengine.Timeouts{TCPEstablished: ct.TCPEstablished, UDP: ct.UDP, UDPStream: ct.UDPStream},
+				Allowance: ct.Allowance}
+			if o := e.ConnTracking; o != nil {
+				if o.TCPEstablished != 0 {
+					ec.Timeouts.TCPEstablished = o.TCPEstablished
+				}
+				if o.UDP != 0 {
+					ec.Timeouts.UDP = o.UDP
+				}
+				if o.UDPStream != 0 {
+					ec.Timeouts.UDPStream = o.UDPStream
+				}
+			}
 			for _, n := range names {
 				i, err := m.find(e.VPCName() + "/" + n)
 				if err != nil {

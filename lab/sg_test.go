@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -351,5 +352,61 @@ func TestConntrackAllowance(t *testing.T) {
 	st := l.Status()
 	if e := st.Instances[1].ENIs[0]; e.Conntrack != 2 || e.AllowanceExceed == 0 {
 		t.Errorf("status: conntrack %d, exceeded %d", e.Conntrack, e.AllowanceExceed)
+	}
+}
+
+// TestConntrackSettingsFromScenario: UDP timeouts come from the lab's settings and the ENI's
+// connection_tracking (45 s here, not AWS's 30 s default), the allowance from the settings.
+func TestConntrackSettingsFromScenario(t *testing.T) {
+	src := strings.Replace(udpLab, "  server: {subnet: main/a, ip: 10.0.1.20, security_groups: [server]}",
+		"  server: {subnet: main/a, ip: 10.0.1.20, security_groups: [server], connection_tracking: {udp_timeout: 45}}", 1)
+	// Both ends track the flow: the client with the lab's 60 s, the server with its own 45 s.
+	src = strings.Replace(src, "name: t\n", "name: t\nsettings: {conntrack: {allowance: 7, udp_timeout: 60}}\n", 1)
+	l := upLab(t, "ctset", src)
+	server := l.Plan.Instance("server").ENIs[0]
+	if got := l.Engine.State().SG.Allowance(server); got != 7 {
+		t.Errorf("allowance %d, want 7", got)
+	}
+	var now atomic.Int64
+	now.Store(int64(time.Hour))
+	l.Engine.SetClock(now.Load)
+	var srv net.PacketConn
+	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "server"), func() error {
+		var err error
+		srv, err = net.ListenPacket("udp4", ":5353")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var cl *net.UDPConn
+	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "client"), func() error {
+		var err error
+		cl, err = net.DialUDP("udp4", &net.UDPAddr{Port: 6004}, &net.UDPAddr{IP: net.ParseIP("10.0.1.20"), Port: 5353})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	buf := make([]byte, 64)
+	replyAfter := func(q string, d time.Duration) bool {
+		cl.Write([]byte(q))
+		srv.SetReadDeadline(time.Now().Add(time.Second))
+		_, from, err := srv.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now.Add(int64(d))
+		srv.WriteTo([]byte("re:"+q), from)
+		cl.SetReadDeadline(time.Now().Add(time.Second))
+		n, err := cl.Read(buf)
+		return err == nil && string(buf[:n]) == "re:"+q
+	}
+	if !replyAfter("q1", 40*time.Second) {
+		t.Error("a reply after 40 s was refused with 45 s and 60 s UDP timeouts")
+	}
+	now.Add(int64(10 * time.Minute)) // let the flow expire on both sides
+	if replyAfter("q2", 50*time.Second) {
+		t.Error("a reply after 50 s passed the server's 45 s UDP timeout: its connection_tracking was ignored")
 	}
 }

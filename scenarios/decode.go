@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -109,6 +110,24 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.RulesPerSecurityGroup, _ = d.integer(v, "settings: "+name)
 		case "network_acl_rules_per_direction":
 			s.NetworkACLRulesPerDirection, _ = d.integer(v, "settings: "+name)
+		case "conntrack":
+			c := &s.Conntrack
+			d.object(v, kConntrack, "settings: conntrack", func(f string, _, v *yaml.Node) {
+				d.mark(c, f, v)
+				what := "settings: conntrack: " + f
+				switch f {
+				case "tcp_established_timeout":
+					c.TCPEstablished = d.seconds(v, what)
+				case "udp_timeout":
+					c.UDP = d.seconds(v, what)
+				case "udp_stream_timeout":
+					c.UDPStream = d.seconds(v, what)
+				case "related_icmp":
+					c.RelatedICMP, _ = d.boolean(v, what)
+				case "allowance":
+					c.Allowance, _ = d.integer(v, what)
+				}
+			})
 		}
 	})
 }
@@ -435,7 +454,28 @@ func (d *decoder) eniField(e *ENI, field string, v *yaml.Node, what string) {
 		})
 	case "description":
 		e.Description, _ = d.str(v, what+": description")
+	case "connection_tracking":
+		c := &ConnTracking{}
+		e.ConnTracking = c
+		d.object(v, kConnTrack, what+": connection_tracking", func(f string, _, v *yaml.Node) {
+			d.mark(c, f, v)
+			w := what + ": connection_tracking: " + f
+			switch f {
+			case "tcp_established_timeout":
+				c.TCPEstablished = d.seconds(v, w)
+			case "udp_timeout":
+				c.UDP = d.seconds(v, w)
+			case "udp_stream_timeout":
+				c.UDPStream = d.seconds(v, w)
+			}
+		})
 	}
+}
+
+// seconds reads a whole number of seconds, as AWS's ConnectionTrackingSpecification takes them.
+func (d *decoder) seconds(n *yaml.Node, what string) time.Duration {
+	v, _ := d.integer(n, what+" (seconds)")
+	return time.Duration(v) * time.Second
 }
 
 func (d *decoder) probe(i int, n *yaml.Node) *Probe {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,6 +25,17 @@ func Format(sc *Scenario) ([]byte, error) {
 		addInt(s, "rules_per_security_group", sc.Settings.RulesPerSecurityGroup)
 		if n := sc.Settings.NetworkACLRulesPerDirection; n != 0 {
 			addInt(s, "network_acl_rules_per_direction", n)
+		}
+		if c := sc.Settings.Conntrack; c != (ConntrackSettings{}) {
+			cm := mapping(true)
+			addTimeouts(cm, c.TCPEstablished, c.UDP, c.UDPStream)
+			if c.RelatedICMP {
+				add(cm, "related_icmp", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+			}
+			if c.Allowance != 0 {
+				addInt(cm, "allowance", c.Allowance)
+			}
+			add(s, "conntrack", cm)
 		}
 		add(root, "settings", s)
 	}
@@ -275,6 +287,11 @@ func formatENI(m *yaml.Node, e *ENI) {
 		}
 		add(m, "security_groups", s)
 	}
+	if c := e.ConnTracking; c != nil {
+		cm := mapping(true)
+		addTimeouts(cm, c.TCPEstablished, c.UDP, c.UDPStream)
+		add(m, "connection_tracking", cm)
+	}
 	if e.Description != "" {
 		addStr(m, "description", e.Description)
 	}
@@ -347,4 +364,15 @@ func addStr(m *yaml.Node, key, v string) { add(m, key, str(v)) }
 
 func addInt(m *yaml.Node, key string, v int) {
 	add(m, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(v)})
+}
+
+func addTimeouts(m *yaml.Node, tcp, udp, stream time.Duration) {
+	for _, t := range []struct {
+		k string
+		d time.Duration
+	}{{"tcp_established_timeout", tcp}, {"udp_timeout", udp}, {"udp_stream_timeout", stream}} {
+		if t.d != 0 {
+			addInt(m, t.k, int(t.d/time.Second))
+		}
+	}
 }

@@ -49,6 +49,29 @@ type Settings struct {
 	// NetworkACLRulesPerDirection is the NACL quota per direction and family (AWS: 20, up to 40);
 	// 0 means the default.
 	NetworkACLRulesPerDirection int
+	// Conntrack is the lab-wide connection tracking: idle timeouts of every ENI (an ENI's own
+	// connection_tracking overrides them), related ICMP, and the tracked-connection allowance.
+	Conntrack ConntrackSettings
+}
+
+// ConntrackSettings are the lab-wide connection-tracking settings; zero fields take AWS's
+// defaults (432000 s, 30 s, 180 s, off, the engine's allowance).
+type ConntrackSettings struct {
+	TCPEstablished time.Duration // 60 s - 432000 s
+	UDP            time.Duration // 30 s - 60 s
+	UDPStream      time.Duration // 60 s - 180 s
+	// RelatedICMP admits ICMP errors about tracked flows as Linux does; AWS documents that
+	// inbound ICMP needs a rule, so it is off by default.
+	RelatedICMP bool
+	// Allowance is the most tracked connections per ENI; 0 = the engine's default.
+	Allowance int
+}
+
+// ConnTracking is an ENI's ConnectionTrackingSpecification: idle timeouts, 0 = the lab's.
+type ConnTracking struct {
+	TCPEstablished time.Duration
+	UDP            time.Duration
+	UDPStream      time.Duration
 }
 
 // AWS's defaults and hard limits for the settings and the file's other quotas.
@@ -169,8 +192,11 @@ type ENI struct {
 	// SecurityGroups are names of groups in the ENI's VPC. After Parse never empty: an ENI given
 	// no group gets the VPC's "default" group, as in AWS.
 	SecurityGroups []string
-	Description    string
-	Pos            Pos
+	// ConnTracking overrides the lab's conntrack idle timeouts for this ENI (AWS's
+	// ConnectionTrackingSpecification); nil = the lab's.
+	ConnTracking *ConnTracking
+	Description  string
+	Pos          Pos
 }
 
 // VPCName is the VPC part of the ENI's qualified subnet.

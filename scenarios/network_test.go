@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,4 +138,28 @@ func TestNetworkFormatRoundTrip(t *testing.T) {
 	}
 	assert.Equal(t, sc.VPCs[0].RouteTables[0].Routes[0].Target.String(), back.VPCs[0].RouteTables[0].Routes[0].Target.String())
 	assert.Contains(t, string(out), "network_acl: acl")
+}
+
+func TestConntrackSettings(t *testing.T) {
+	base := "name: t\nSETTINGS\nvpcs:\n  main:\n    cidr: 10.0.0.0/16\n    subnets:\n      a: {cidr: 10.0.1.0/24}\ninstances:\n  x: {subnet: main/a, connection_tracking: {tcp_established_timeout: 3600}}\n"
+	sc := mustParse(t, strings.Replace(base, "SETTINGS", "settings: {conntrack: {udp_timeout: 45, udp_stream_timeout: 120, related_icmp: true, allowance: 10}}", 1))
+	c := sc.Settings.Conntrack
+	assert.Equal(t, ConntrackSettings{UDP: 45 * time.Second, UDPStream: 120 * time.Second, RelatedICMP: true, Allowance: 10}, c)
+	require.NotNil(t, sc.Instances[0].ENIs[0].ConnTracking)
+	assert.Equal(t, time.Hour, sc.Instances[0].ENIs[0].ConnTracking.TCPEstablished)
+	for spec, want := range map[string]string{
+		"settings: {conntrack: {udp_timeout: 61}}":             "udp_timeout 61: want 30-60 seconds",
+		"settings: {conntrack: {tcp_established_timeout: 59}}": "tcp_established_timeout 59: want 60-432000",
+		"settings: {conntrack: {udp_stream_timeout: 181}}":     "udp_stream_timeout 181: want 60-180",
+		"settings: {conntrack: {allowance: -1}}":               "allowance -1",
+		"settings: {conntrack: {udp_timeout: 30s}}":            "udp_timeout",
+		"settings: {conntrack: {tcp_timeout: 30}}":             `unknown field "tcp_timeout"`,
+	} {
+		_, err := Parse("t.yaml", []byte(strings.Replace(base, "SETTINGS", spec, 1)))
+		require.Error(t, err, spec)
+		assert.Contains(t, err.Error(), want, spec)
+	}
+	_, err := Parse("t.yaml", []byte(strings.Replace(strings.Replace(base, "SETTINGS", "", 1), "tcp_established_timeout: 3600", "udp_timeout: 5", 1)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "instance x: eth0: connection_tracking: udp_timeout 5: want 30-60")
 }

@@ -29,6 +29,8 @@ const (
 	kRoute      = "route"
 	kNACL       = "network_acl"
 	kACLEntry   = "acl_entry"
+	kConntrack  = "conntrack"
+	kConnTrack  = "connection_tracking"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -47,6 +49,19 @@ func formatSpec() map[string][]field {
 			{"security_groups_per_eni", "int", false},
 			{"rules_per_security_group", "int", false},
 			{"network_acl_rules_per_direction", "int", false},
+			{"conntrack", "object:" + kConntrack, false},
+		},
+		kConntrack: {
+			{"tcp_established_timeout", "int", false},
+			{"udp_timeout", "int", false},
+			{"udp_stream_timeout", "int", false},
+			{"related_icmp", "bool", false},
+			{"allowance", "int", false},
+		},
+		kConnTrack: {
+			{"tcp_established_timeout", "int", false},
+			{"udp_timeout", "int", false},
+			{"udp_stream_timeout", "int", false},
 		},
 		kVPC: {
 			{"cidr", "cidr", true},
@@ -110,6 +125,7 @@ func formatSpec() map[string][]field {
 			{"secondary_ips", "list:ip", false},
 			{"source_dest_check", "bool", false},
 			{"security_groups", "list:name", false},
+			{"connection_tracking", "object:" + kConnTrack, false},
 		},
 		kENI: {
 			{"subnet", "string", true},
@@ -117,6 +133,7 @@ func formatSpec() map[string][]field {
 			{"secondary_ips", "list:ip", false},
 			{"source_dest_check", "bool", false},
 			{"security_groups", "list:name", false},
+			{"connection_tracking", "object:" + kConnTrack, false},
 			{"description", "string", false},
 		},
 		kProbe: {
@@ -134,7 +151,7 @@ func formatSpec() map[string][]field {
 // isENIShorthand reports whether an instance field describes eth0 (the instance has no enis: list).
 func isENIShorthand(name string) bool {
 	switch name {
-	case "subnet", "ip", "secondary_ips", "source_dest_check", "security_groups":
+	case "subnet", "ip", "secondary_ips", "source_dest_check", "security_groups", "connection_tracking":
 		return true
 	}
 	return false

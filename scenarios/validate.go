@@ -99,6 +99,11 @@ func (v *validator) settings(at Pos) {
 			s.RulesPerSecurityGroup, MaxGroupsTimesRules, DefaultRulesPerSecurityGroup)
 		return
 	}
+	ct := s.Conntrack
+	checkTimeouts(v, "settings: conntrack", &v.sc.Settings.Conntrack, at, ct.TCPEstablished, ct.UDP, ct.UDPStream)
+	if ct.Allowance < 0 {
+		v.p.errorf(v.where(&v.sc.Settings.Conntrack, "allowance", at), "settings: conntrack: allowance %d: want 0 (the default) or more", ct.Allowance)
+	}
 	if n := s.NetworkACLRulesPerDirection; n != 0 && (n < 1 || n > 40) {
 		v.p.errorf(v.where(&v.sc.Settings, "network_acl_rules_per_direction", at), "settings: network_acl_rules_per_direction %d: want 1-40 (AWS's default is %d)", n, DefaultNACLRulesPerDirection)
 	}
@@ -369,6 +374,9 @@ func (v *validator) instance(in *Instance) {
 }
 
 func (v *validator) eni(in *Instance, k int, e *ENI) {
+	if c := e.ConnTracking; c != nil {
+		checkTimeouts(v, fmt.Sprintf("instance %s: eth%d: connection_tracking", in.Name, k), c, v.where(e, "connection_tracking", e.Pos), c.TCPEstablished, c.UDP, c.UDPStream)
+	}
 	what := fmt.Sprintf("instance %s: eth%d", in.Name, k)
 	if len(e.Description) > MaxDescriptionLen {
 		v.p.errorf(v.where(e, "description", e.Pos), "%s: description is %d characters; AWS allows %d", what, len(e.Description), MaxDescriptionLen)
@@ -588,5 +596,27 @@ func (v *validator) probe(i int, pr *Probe) {
 	}
 	if len(pr.Description) > MaxDescriptionLen {
 		v.p.errorf(v.where(pr, "description", pr.Pos), "%s: description is %d characters; at most %d", what, len(pr.Description), MaxDescriptionLen)
+	}
+}
+
+// checkTimeouts checks conntrack idle timeouts against AWS's ConnectionTrackingSpecification
+// ranges; zero means "the default".
+func checkTimeouts(v *validator, what string, obj any, at Pos, tcp, udp, stream time.Duration) {
+	for _, c := range []struct {
+		field    string
+		d        time.Duration
+		min, max int
+		def      int
+	}{
+		{"tcp_established_timeout", tcp, 60, 432000, 432000},
+		{"udp_timeout", udp, 30, 60, 30},
+		{"udp_stream_timeout", stream, 60, 180, 180},
+	} {
+		if c.d == 0 {
+			continue
+		}
+		if s := int(c.d / time.Second); s < c.min || s > c.max {
+			v.p.errorf(v.where(obj, c.field, at), "%s: %s %d: want %d-%d seconds (AWS's default is %d)", what, c.field, s, c.min, c.max, c.def)
+		}
 	}
 }
