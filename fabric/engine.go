@@ -209,7 +209,7 @@ func (e *Engine) Close() error {
 func (e *Engine) pump(i uint32, p Port) {
 	defer e.wg.Done()
 	buf := make([]byte, bufSize)
-	reply := make([]byte, packet.VnetHdrLen+64)
+	reply := make([]byte, packet.VnetHdrLen+256)
 	var pkt packet.Parsed
 	var v Verdict
 	var tr Tracking
@@ -238,10 +238,10 @@ func (e *Engine) pump(i uint32, p Port) {
 		frame := buf[packet.VnetHdrLen:n]
 		pkt.Decode(frame)
 		st := e.state.Load()
-		tr.Tables, tr.Now = e.tracking.Tables, e.Now()
+		vh, _ := packet.ParseVnetHdr(buf[:packet.VnetHdrLen])
+		tr.Tables, tr.Now, tr.GSO = e.tracking.Tables, e.Now(), vh.IsGSO()
 		Decide(&pkt, i, st, &tr, &v)
 		if ob := e.observer.Load(); ob != nil {
-			vh, _ := packet.ParseVnetHdr(buf[:packet.VnetHdrLen])
 			ob.o.Observe(i, frame, vh, &pkt, &v, tr.Now)
 		}
 		if v.EgressDone {
@@ -261,6 +261,14 @@ func (e *Engine) pump(i uint32, p Port) {
 			if v.RewriteMACs {
 				packet.SetMACs(frame, packet.MAC(v.DstMAC), packet.MAC(v.SrcMAC))
 			}
+			// The internet gateway's one-to-one NAT: addresses change, checksums follow.
+			partial := vh.Flags&packet.VnetFlagNeedsCsum != 0
+			if v.SetSrc.IsValid() {
+				rewriteIPv4(frame, partial, &pkt, true, v.SetSrc)
+			}
+			if v.SetDst.IsValid() {
+				rewriteIPv4(frame, partial, &pkt, false, v.SetDst)
+			}
 			if _, err := out.Write(buf[:n]); err != nil {
 				e.counters[v.Out].WriteErrors.Add(1)
 				continue
@@ -276,6 +284,17 @@ func (e *Engine) pump(i uint32, p Port) {
 					c.WriteErrors.Add(1)
 				}
 			}
+		case ReplyFragNeeded:
+			// Path MTU discovery: the router tells the sender the next hop's MTU.
+			sub := &st.Subnets[st.ENIs[i].Subnet]
+			packet.PutZeroVnetHdr(reply)
+			m := packet.BuildICMPFragNeeded(reply[packet.VnetHdrLen:], frame, &pkt, packet.MAC(st.VPCs[sub.VPC].RouterMAC), sub.Router, v.MTU)
+			if m > 0 {
+				if _, err := p.Write(reply[:packet.VnetHdrLen+m]); err != nil {
+					c.WriteErrors.Add(1)
+				}
+			}
+			c.Drops[v.Reason].Add(1)
 		default:
 			// Count the drop on the ENI whose stage refused the packet: an ingress security
 			// group's drop shows on the receiving ENI, as AWS's counters and flow logs do.

@@ -34,7 +34,13 @@ func toInternet(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, 
 	}
 	if p.Kind == packet.KindIPv4 && p.DF && p.TotalLen > InternetMTU && (tr == nil || !tr.GSO) {
 		v.stepAt(StageIGW, false, ReasonTooBig, in, from, -1)
-		v.Action, v.MTU = ReplyFragNeeded, InternetMTU
+		// The "fragmentation needed" answer is ICMP like any other: AWS documents that PMTUD
+		// is blocked unless the sender's groups admit it inbound.
+		icmp := sgengine.Flow{Src: sub.Router, Dst: p.Src, Proto: 1, ICMPType: 3, ICMPCode: 4, IsICMPError: true,
+			Inner: sgengine.InnerFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: f.SrcPort, DstPort: f.DstPort}}
+		if st.SG == nil || st.SG.Ingress(in, &icmp, tr.table(in), tr.now()).Allowed {
+			v.Action, v.MTU = ReplyFragNeeded, InternetMTU
+		}
 		return NoENI, false
 	}
 	v.stepAt(StageIGW, true, ReasonNone, in, from, -1)

@@ -59,3 +59,11 @@ func (t *Tracking) table(i uint32) *sgengine.Conntrack {
 	}
 	return t.Tables[i]
 }
+
+// now is the reading of the clock for this packet, or 0 without tracking state.
+func (t *Tracking) now() int64 {
+	if t == nil {
+		return 0
+	}
+	return t.Now
+}
