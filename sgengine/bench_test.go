@@ -267,3 +267,19 @@ func TestConntrackMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(ct)
 }
+
+// BenchmarkCompile: the whole policy of the benchmark configuration (one ENI with every rule,
+// 50 member ENIs), as a rule or membership change costs the engine.
+func BenchmarkCompile(b *testing.B) {
+	for _, n := range ruleCounts {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			cfg := benchConfig(n, 5)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Compile(cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
