@@ -81,6 +81,9 @@ func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := l.startInternet(); err != nil {
+		return nil, err
+	}
 	// User data runs once every instance's network is up, as cloud-init runs after boot: a script
 	// may talk to its neighbours.
 	for _, ip := range p.Instances {
@@ -209,10 +212,17 @@ func (l *Lab) instanceNames() []string {
 	return n
 }
 
-// ResolveTarget gives the address of "instance", "instance.ethN" or an IP literal.
+// ResolveTarget gives the address of "instance", "instance.ethN", "instance@public", an
+// internet host or an IP literal.
 func (l *Lab) ResolveTarget(target string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(target); err == nil {
 		return a, nil
+	}
+	if a, ok := l.Plan.HostAddr(target); ok {
+		return a, nil
+	}
+	if a, ok, err := l.Plan.publicOf(l.Engine.State(), target); ok {
+		return a, err
 	}
 	idx, err := l.findENILocked(target)
 	if err != nil {

@@ -25,6 +25,8 @@ func buildNetwork(sc *scenarios.Scenario, labName string, st *fabric.State, subn
 				switch r.Target.Kind {
 				case "blackhole":
 					e.Kind = fabric.TargetBlackhole
+				case "igw":
+					e.Kind = fabric.TargetIGW
 				case "instance", "eni":
 					target := r.Target.Name
 					if r.Target.Kind == "instance" {

@@ -144,6 +144,9 @@ func NewPlan(sc *scenarios.Scenario, labName string) (*Plan, error) {
 		ip.Hostname = Hostname(st.ENIs[ip.ENIs[0]].Identity.Addrs[0])
 		p.Instances = append(p.Instances, ip)
 	}
+	if err := planInternet(sc, st, macs, func(ii, k int) uint32 { return p.Instances[ii].ENIs[k] }); err != nil {
+		return nil, err
+	}
 	if err := buildNetwork(sc, labName, st, subnetIdx); err != nil {
 		return nil, err
 	}

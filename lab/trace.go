@@ -46,11 +46,25 @@ func (p *Plan) eniIndex(st *fabric.State, target string) (uint32, error) {
 
 // Trace follows req through st (the running engine's snapshot, or a plan's first one).
 func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, error) {
-	from, err := p.eniIndex(st, req.From)
-	if err != nil {
-		return nil, err
+	var from uint32
+	var src netip.Addr
+	if a, ok := p.HostAddr(req.From); ok && st.Internet != fabric.NoENI {
+		from, src = st.Internet, a
+	} else {
+		var err error
+		if from, err = p.eniIndex(st, req.From); err != nil {
+			return nil, err
+		}
 	}
 	dst, err := netip.ParseAddr(req.To)
+	if a, ok := p.HostAddr(req.To); ok {
+		dst, err = a, nil
+	} else if a, ok, perr := p.publicOf(st, req.To); ok {
+		if perr != nil {
+			return nil, perr
+		}
+		dst, err = a, nil
+	}
 	if err != nil {
 		idx, ierr := p.eniIndex(st, req.To)
 		if ierr != nil {
@@ -61,7 +75,7 @@ func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, e
 	// The source port is the low end of the sender's ephemeral range: 32768 for Linux's default
 	// (AWS: "many Linux kernels 32768-61000"), or what the instance's kernel is set to in a
 	// running lab, so that the NACL ephemeral-port pitfall shows as it happens.
-	spec := fabric.TraceSpec{From: from, Dst: dst, SrcPort: 32768}
+	spec := fabric.TraceSpec{From: from, Src: src, Dst: dst, SrcPort: 32768}
 	if p.ephemeral != nil {
 		if lo := p.ephemeral(st, from); lo > 0 {
 			spec.SrcPort = lo

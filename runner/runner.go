@@ -144,7 +144,14 @@ func runProbes(ctx context.Context, l *lab.Lab, probes []*scenarios.Probe, opts 
 	prev := map[string]int{}
 	after := make([]int, len(probes))
 	for i, p := range probes {
-		key := fmt.Sprintf("%s|%s|%d", p.To, p.Proto, p.Port)
+		// The listener lives in the target instance whatever address names it (private, .ethN or
+		// @public), so the key is the instance.
+		target, _ := strings.CutSuffix(p.To, "@public")
+		target, _, _ = strings.Cut(target, ".")
+		if _, err := netip.ParseAddr(p.To); err == nil {
+			target = p.To
+		}
+		key := fmt.Sprintf("%s|%s|%d", target, p.Proto, p.Port)
 		if p.Proto == "icmp" {
 			key = fmt.Sprintf("icmp|%d", i)
 		}
@@ -218,17 +225,25 @@ func probeSpec(l *lab.Lab, p *scenarios.Probe, opts Options) (probe.Spec, error)
 		s.Timeout = DefaultTimeout
 	}
 	from, _, _ := strings.Cut(p.From, ".")
-	if l.Plan.Instance(from) == nil {
+	if a, ok := l.Plan.HostAddr(p.From); ok {
+		// An internet host sends from its own address in the internet's namespace.
+		s.FromNS, s.FromAddr = hypervisor.NSPath(l.Plan.Lab, scenarios.InternetName), a
+	} else if l.Plan.Instance(from) == nil {
 		return s, fmt.Errorf("no instance %q", p.From)
+	} else {
+		s.FromNS = hypervisor.NSPath(l.Plan.Lab, from)
 	}
-	s.FromNS = hypervisor.NSPath(l.Plan.Lab, from)
 	dst, err := l.ResolveTarget(p.To)
 	if err != nil {
 		return s, err
 	}
 	s.Dst = dst
 	if p.Proto != "icmp" {
-		if owner := ownerOf(l, dst); owner != "" {
+		owner := ownerOf(l, dst)
+		if name, public := strings.CutSuffix(p.To, "@public"); public {
+			owner, _, _ = strings.Cut(name, ".") // the listener is the instance behind the public address
+		}
+		if owner != "" {
 			s.ToNS = hypervisor.NSPath(l.Plan.Lab, owner)
 		}
 	}

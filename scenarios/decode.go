@@ -95,6 +95,8 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			})
 		case "expect":
 			d.list(v, "expect", func(i int, v *yaml.Node) { sc.Expect = append(sc.Expect, d.probe(i, v)) })
+		case "internet":
+			sc.Internet = d.internet(k, v)
 		}
 	})
 	return sc
@@ -147,6 +149,8 @@ func (d *decoder) vpc(name string, k, n *yaml.Node) *VPC {
 			})
 		case "security_groups":
 			groupsNode = val
+		case "internet_gateway":
+			v.InternetGateway, _ = d.boolean(val, what+": internet_gateway")
 		case "route_tables":
 			d.namedMap(val, what+": route_tables", func(tn string, k, val *yaml.Node) {
 				v.RouteTables = append(v.RouteTables, d.routeTable(name, tn, k, val))
@@ -178,6 +182,8 @@ func (d *decoder) subnet(vpc, name string, k, n *yaml.Node) *Subnet {
 			s.RouteTable, _ = d.str(v, what+": route_table")
 		case "network_acl":
 			s.NetworkACL, _ = d.str(v, what+": network_acl")
+		case "map_public_ip_on_launch":
+			s.MapPublicIP, _ = d.boolean(v, what+": map_public_ip_on_launch")
 		}
 	})
 	return s
@@ -454,6 +460,10 @@ func (d *decoder) eniField(e *ENI, field string, v *yaml.Node, what string) {
 		})
 	case "description":
 		e.Description, _ = d.str(v, what+": description")
+	case "public_ip":
+		e.PublicIP, _ = d.boolean(v, what+": public_ip")
+	case "elastic_ip":
+		e.ElasticIP, _ = d.addr(v, what+": elastic_ip")
 	case "connection_tracking":
 		c := &ConnTracking{}
 		e.ConnTracking = c

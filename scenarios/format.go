@@ -67,6 +67,21 @@ func Format(sc *Scenario) ([]byte, error) {
 		}
 		add(root, "instances", ins)
 	}
+	if sc.Internet != nil {
+		im := mapping(false)
+		hosts := mapping(false)
+		for _, h := range sc.Internet.Hosts {
+			hm := mapping(true)
+			addStr(hm, "ip", h.IP.String())
+			add(hosts, h.Name, hm)
+		}
+		if len(hosts.Content) > 0 {
+			add(im, "hosts", hosts)
+		} else {
+			im.Style = yaml.FlowStyle
+		}
+		add(root, "internet", im)
+	}
 	if len(sc.Expect) > 0 {
 		probes := sequence(false)
 		for _, pr := range sc.Expect {
@@ -89,6 +104,9 @@ func Format(sc *Scenario) ([]byte, error) {
 func formatVPC(v *VPC) *yaml.Node {
 	m := mapping(false)
 	addStr(m, "cidr", v.CIDR.String())
+	if v.InternetGateway {
+		add(m, "internet_gateway", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
 	if len(v.Subnets) > 0 {
 		subnets := mapping(false)
 		for _, s := range v.Subnets {
@@ -99,6 +117,9 @@ func formatVPC(v *VPC) *yaml.Node {
 			}
 			if s.NetworkACL != "" {
 				addStr(sm, "network_acl", s.NetworkACL)
+			}
+			if s.MapPublicIP {
+				add(sm, "map_public_ip_on_launch", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
 			}
 			add(subnets, s.Name, sm)
 		}
@@ -286,6 +307,12 @@ func formatENI(m *yaml.Node, e *ENI) {
 			s.Content = append(s.Content, str(g))
 		}
 		add(m, "security_groups", s)
+	}
+	if e.PublicIP {
+		add(m, "public_ip", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
+	if e.ElasticIP.IsValid() {
+		addStr(m, "elastic_ip", e.ElasticIP.String())
 	}
 	if c := e.ConnTracking; c != nil {
 		cm := mapping(true)

@@ -35,6 +35,9 @@ type Scenario struct {
 	VPCs        []*VPC // in file order
 	PrefixLists []*PrefixList
 	Instances   []*Instance // in file order
+	// Internet is the simulated internet: hosts in the documentation ranges that reach
+	// instances through internet gateways; nil when the scenario has none.
+	Internet *Internet
 	Expect      []*Probe
 	Warnings    []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }
@@ -100,6 +103,8 @@ type VPC struct {
 	// SecurityGroups always holds the VPC's "default" group first (implicit or overridden by the
 	// file), then the file's other groups in file order.
 	SecurityGroups []*SecurityGroup
+	// InternetGateway: an internet gateway is attached to the VPC.
+	InternetGateway bool
 	// RouteTables are the VPC's route tables in file order; the one with Main set is the main
 	// table. With none declared main, the VPC's main table is AWS's: the local route only.
 	RouteTables []*RouteTable
@@ -117,6 +122,8 @@ type Subnet struct {
 	// and its default ACL, as on AWS.
 	RouteTable string
 	NetworkACL string
+	// MapPublicIP gives the eth0 of every instance launched in the subnet a public IP.
+	MapPublicIP bool
 	Pos        Pos
 }
 
@@ -195,7 +202,11 @@ type ENI struct {
 	// ConnTracking overrides the lab's conntrack idle timeouts for this ENI (AWS's
 	// ConnectionTrackingSpecification); nil = the lab's.
 	ConnTracking *ConnTracking
-	Description  string
+	// PublicIP asks for an auto-assigned public IP; ElasticIP gives a fixed one. Both come from
+	// the documentation ranges, and the internet gateway maps them to the primary private IP.
+	PublicIP    bool
+	ElasticIP   netip.Addr
+	Description string
 	Pos          Pos
 }
 
@@ -341,3 +352,50 @@ const DefaultACL = "default"
 
 // MainRouteTable is the name of the implicit main route table.
 const MainRouteTable = "main"
+
+// Internet is the simulated internet.
+type Internet struct {
+	Hosts []*Host
+	Pos   Pos
+}
+
+// Host is a host of the simulated internet.
+type Host struct {
+	Name string
+	IP   netip.Addr
+	Pos  Pos
+}
+
+// InternetName is reserved: the simulated internet's namespace is named after it.
+const InternetName = "internet"
+
+// DocumentationRanges are the only ranges the simulated internet uses (RFC 5737), so that no
+// packet ever carries a real public address.
+var DocumentationRanges = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+}
+
+// InDocumentationRange reports whether a is in one of the documentation ranges.
+func InDocumentationRange(a netip.Addr) bool {
+	for _, p := range DocumentationRanges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Host returns the internet host called name, or nil.
+func (s *Scenario) Host(name string) *Host {
+	if s.Internet == nil {
+		return nil
+	}
+	for _, h := range s.Internet.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}

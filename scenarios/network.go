@@ -10,7 +10,7 @@ import (
 
 // Route tables and network ACLs (aws-semantics.md §1.3, §1.5).
 
-const targetHelp = "instance/NAME, eni/INSTANCE.ethN or blackhole"
+const targetHelp = "igw, instance/NAME, eni/INSTANCE.ethN or blackhole"
 
 func (d *decoder) routeTable(vpc, name string, k, n *yaml.Node) *RouteTable {
 	t := &RouteTable{Name: name, VPC: vpc, Pos: d.pos(k)}
@@ -358,8 +358,15 @@ func (v *validator) routeTarget(vpc *VPC, r *Route, what string) {
 		if sub := in.ENIs[eth].Subnet; !strings.HasPrefix(sub, vpc.Name+"/") && strings.Contains(sub, "/") {
 			v.p.errorf(at, "%s: target %s is in another VPC (%s)", what, t, sub)
 		}
-	case "igw", "nat", "vgw", "peering":
-		v.p.errorf(at, "%s: target %s: internet gateways, NAT gateways, VPN gateways and peering are not supported by this version yet; want %s", what, t, targetHelp)
+	case "igw":
+		if t.Name != "" {
+			v.p.errorf(at, "%s: target igw takes no name (a VPC has one internet gateway)", what)
+		}
+		if !vpc.InternetGateway {
+			v.p.errorf(at, "%s: target igw: VPC %s has no internet gateway (set internet_gateway: true)", what, vpc.Name)
+		}
+	case "nat", "vgw", "peering":
+		v.p.errorf(at, "%s: target %s: NAT gateways, VPN gateways and peering are not supported by this version yet; want %s", what, t, targetHelp)
 	default:
 		v.p.errorf(at, "%s: target %q: want %s", what, t, targetHelp)
 	}

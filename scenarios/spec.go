@@ -31,6 +31,8 @@ const (
 	kACLEntry   = "acl_entry"
 	kConntrack  = "conntrack"
 	kConnTrack  = "connection_tracking"
+	kInternet   = "internet"
+	kHost       = "host"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -43,7 +45,14 @@ func formatSpec() map[string][]field {
 			{"vpcs", "map:" + kVPC, false},
 			{"prefix_lists", "map:" + kPrefixList, false},
 			{"instances", "map:" + kInstance, false},
+			{"internet", "object:" + kInternet, false},
 			{"expect", "list:" + kProbe, false},
+		},
+		kInternet: {
+			{"hosts", "map:" + kHost, false},
+		},
+		kHost: {
+			{"ip", "ip", true},
 		},
 		kSettings: {
 			{"security_groups_per_eni", "int", false},
@@ -67,6 +76,7 @@ func formatSpec() map[string][]field {
 			{"cidr", "cidr", true},
 			{"subnets", "map:" + kSubnet, false},
 			{"security_groups", "map:" + kGroup, false},
+			{"internet_gateway", "bool", false},
 			{"route_tables", "map:" + kRouteTable, false},
 			{"network_acls", "map:" + kNACL, false},
 		},
@@ -74,6 +84,7 @@ func formatSpec() map[string][]field {
 			{"cidr", "cidr", true},
 			{"route_table", "name", false},
 			{"network_acl", "name", false},
+			{"map_public_ip_on_launch", "bool", false},
 		},
 		kRouteTable: {
 			{"main", "bool", false},
@@ -126,6 +137,8 @@ func formatSpec() map[string][]field {
 			{"source_dest_check", "bool", false},
 			{"security_groups", "list:name", false},
 			{"connection_tracking", "object:" + kConnTrack, false},
+			{"public_ip", "bool", false},
+			{"elastic_ip", "ip", false},
 		},
 		kENI: {
 			{"subnet", "string", true},
@@ -134,6 +147,8 @@ func formatSpec() map[string][]field {
 			{"source_dest_check", "bool", false},
 			{"security_groups", "list:name", false},
 			{"connection_tracking", "object:" + kConnTrack, false},
+			{"public_ip", "bool", false},
+			{"elastic_ip", "ip", false},
 			{"description", "string", false},
 		},
 		kProbe: {
@@ -151,7 +166,7 @@ func formatSpec() map[string][]field {
 // isENIShorthand reports whether an instance field describes eth0 (the instance has no enis: list).
 func isENIShorthand(name string) bool {
 	switch name {
-	case "subnet", "ip", "secondary_ips", "source_dest_check", "security_groups", "connection_tracking":
+	case "subnet", "ip", "secondary_ips", "source_dest_check", "security_groups", "connection_tracking", "public_ip", "elastic_ip":
 		return true
 	}
 	return false

@@ -59,6 +59,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 		v.instance(in)
 	}
 	v.room()
+	v.internetChecks()
 	for i, pr := range sc.Expect {
 		v.probe(i, pr)
 	}
@@ -543,6 +544,19 @@ func (v *validator) endpoint(what, field, s string, at Pos, ipOK bool) {
 		if _, err := netip.ParseAddr(s); err == nil {
 			return
 		}
+	}
+	if v.sc.Host(s) != nil {
+		return
+	}
+	if name, public := splitPublic(s); public && ipOK {
+		in := v.sc.Instance(name)
+		switch {
+		case in == nil:
+			v.p.errorf(at, "%s: %s %q: no instance %q", what, field, s, name)
+		case !v.sc.HasPublicAddress(in, 0):
+			v.p.errorf(at, "%s: %s %q: instance %s has no public address (give it public_ip: true or an elastic_ip)", what, field, s, name)
+		}
+		return
 	}
 	inst, eth, err := splitTarget(s)
 	if err != nil {
