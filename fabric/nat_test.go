@@ -45,7 +45,9 @@ func natFrame(t *testing.T, proto layers.IPProtocol, src, dst netip.Addr, payloa
 
 func TestRewriteMatchesRecomputedChecksums(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	addr := func() netip.Addr { return netip.AddrFrom4([4]byte{byte(r.Intn(256)), byte(r.Intn(256)), byte(r.Intn(256)), byte(r.Intn(256))}) }
+	addr := func() netip.Addr {
+		return netip.AddrFrom4([4]byte{byte(r.Intn(256)), byte(r.Intn(256)), byte(r.Intn(256)), byte(r.Intn(256))})
+	}
 	for i := 0; i < 3000; i++ {
 		proto := []layers.IPProtocol{layers.IPProtocolTCP, layers.IPProtocolUDP, layers.IPProtocolICMPv4}[i%3]
 		src, dst, to := addr(), addr(), addr()

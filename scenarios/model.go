@@ -38,8 +38,8 @@ type Scenario struct {
 	// Internet is the simulated internet: hosts in the documentation ranges that reach
 	// instances through internet gateways; nil when the scenario has none.
 	Internet *Internet
-	Expect      []*Probe
-	Warnings    []Warning // e.g. a rule CIDR with host bits that was canonicalised
+	Expect   []*Probe
+	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }
 
 // Settings are the per-scenario quotas that AWS lets an account adjust.
@@ -124,7 +124,7 @@ type Subnet struct {
 	NetworkACL string
 	// MapPublicIP gives the eth0 of every instance launched in the subnet a public IP.
 	MapPublicIP bool
-	Pos        Pos
+	Pos         Pos
 }
 
 // Qualified names the subnet the way ENIs refer to it: "vpc/subnet".
@@ -207,7 +207,7 @@ type ENI struct {
 	PublicIP    bool
 	ElasticIP   netip.Addr
 	Description string
-	Pos          Pos
+	Pos         Pos
 }
 
 // VPCName is the VPC part of the ENI's qualified subnet.
