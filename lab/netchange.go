@@ -215,7 +215,17 @@ func (l *Lab) AssociateRouteTable(subnet, table string) error {
 	})
 }
 
-// AddRoute adds a route (CreateRoute): TARGET is instance/NAME, eni/INSTANCE.ethN or blackhole.
+func anyIGW(st *fabric.State) bool {
+	for _, v := range st.VPCs {
+		if v.IGW {
+			return true
+		}
+	}
+	return false
+}
+
+// AddRoute adds a route (CreateRoute): TARGET is igw, instance/NAME, eni/INSTANCE.ethN or
+// blackhole.
 func (l *Lab) AddRoute(table, dest, target string) error {
 	p, err := netip.ParsePrefix(dest)
 	if err != nil || p.Masked() != p {
@@ -237,6 +247,11 @@ func (l *Lab) AddRoute(table, dest, target string) error {
 		switch kind {
 		case "blackhole":
 			e.Kind = fabric.TargetBlackhole
+		case "igw":
+			if !st.VPCs[st.Subnets[0].VPC].IGW && !anyIGW(st) {
+				return fmt.Errorf("target igw: no internet gateway is attached in this lab")
+			}
+			e.Kind = fabric.TargetIGW
 		case "instance", "eni":
 			if kind == "instance" {
 				name += ".eth0"
@@ -247,7 +262,7 @@ func (l *Lab) AddRoute(table, dest, target string) error {
 			}
 			e.Kind, e.Index = fabric.TargetENI, idx
 		default:
-			return fmt.Errorf("target %q: want instance/NAME, eni/INSTANCE.ethN or blackhole", target)
+			return fmt.Errorf("target %q: want igw, instance/NAME, eni/INSTANCE.ethN or blackhole", target)
 		}
 		st.RouteTables[i] = fabric.NewRouteTable(t.Name, t.ID, append(slices.Clone(t.Routes), e))
 		return nil

@@ -38,7 +38,7 @@ var routeCmd = &command{
        ec2sim route [--lab LAB] associate SUBNET TABLE
        ec2sim route [--lab LAB] list
 
-TARGET is instance/NAME (its eth0), eni/INSTANCE.ethN or blackhole. The longest matching prefix
+TARGET is igw, instance/NAME (its eth0), eni/INSTANCE.ethN or blackhole. The longest matching prefix
 wins; every table keeps its local route.
 
 Examples:
