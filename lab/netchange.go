@@ -248,7 +248,7 @@ func (l *Lab) AddRoute(table, dest, target string) error {
 		case "blackhole":
 			e.Kind = fabric.TargetBlackhole
 		case "igw":
-			if !st.VPCs[st.Subnets[0].VPC].IGW && !anyIGW(st) {
+			if !anyIGW(st) {
 				return fmt.Errorf("target igw: no internet gateway is attached in this lab")
 			}
 			e.Kind = fabric.TargetIGW
