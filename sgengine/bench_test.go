@@ -160,6 +160,24 @@ func BenchmarkRuleMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkRuleMatchForwarded: the same packet as BenchmarkRuleMatch, forwarded by a middlebox,
+// so it is matched by the second matcher (the one without group references).
+func BenchmarkRuleMatchForwarded(b *testing.B) {
+	for _, n := range ruleCounts {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			p := mustCompile(b, benchConfig(n, 5))
+			f := tcp("10.7.7.7", 40000, "10.0.0.10", 22, TCPSyn)
+			f.Forwarded = true
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := p.Ingress(0, &f, nil, 0); !d.Allowed {
+					b.Fatal(d.Reason)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkConntrackInsert: one new tracked flow, evaluated and applied, into a growing table.
 func BenchmarkConntrackInsert(b *testing.B) {
 	p := mustCompile(b, benchConfig(1, 5))
@@ -274,12 +292,26 @@ func BenchmarkCompile(b *testing.B) {
 	for _, n := range ruleCounts {
 		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
 			cfg := benchConfig(n, 5)
+			heap := policyHeap(b, cfg)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := Compile(cfg); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(heap), "heap-B/policy")
 		})
 	}
+}
+
+// policyHeap is the heap a compiled policy of cfg keeps alive.
+func policyHeap(tb testing.TB, cfg *Config) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := mustCompile(tb, cfg)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(p)
+	return after.HeapAlloc - before.HeapAlloc
 }

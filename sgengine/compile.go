@@ -21,7 +21,10 @@ type Policy struct {
 }
 
 type eniPolicy struct {
-	m         [2]*matcher // by Direction
+	m [2]*matcher // by Direction
+	// fwd are the matchers of forwarded packets (Flow.Forwarded): m without the rules that
+	// reference a security group. They are m itself where those rules add nothing.
+	fwd       [2]*matcher
 	tmo       [numStates]int64
 	allowance int64
 }
@@ -268,18 +271,24 @@ func Compile(cfg *Config) (*Policy, error) {
 		groups:      slices.Clone(cfg.Groups),
 		relatedICMP: cfg.RelatedICMP,
 	}
-	memo := map[string][2]*matcher{}
+	type matchers struct{ m, fwd [2]*matcher }
+	memo := map[string]matchers{}
 	for i := range cfg.ENIs {
 		e := &cfg.ENIs[i]
 		key := groupSetKey(eniGroups[i])
 		ms, ok := memo[key]
 		if !ok {
 			for dir := DirEgress; dir <= DirIngress; dir++ {
-				ms[dir] = buildMatcher(cfg, eniGroups[i], dir, members, groupIdx)
+				var refs bool
+				ms.m[dir], refs = buildMatcher(cfg, eniGroups[i], dir, members, groupIdx, true)
+				ms.fwd[dir] = ms.m[dir]
+				if refs {
+					ms.fwd[dir], _ = buildMatcher(cfg, eniGroups[i], dir, members, groupIdx, false)
+				}
 			}
 			memo[key] = ms
 		}
-		ep := &eniPolicy{m: ms, allowance: int64(e.Allowance)}
+		ep := &eniPolicy{m: ms.m, fwd: ms.fwd, allowance: int64(e.Allowance)}
 		if ep.allowance == 0 {
 			ep.allowance = DefaultAllowance
 		}
@@ -340,8 +349,11 @@ func ruleItem(r *Rule, ref RuleRef) item {
 	return item{kind: kOther, proto: uint8(r.Proto), ref: ref}
 }
 
-func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Addr, groupIdx map[string]int) *matcher {
+// buildMatcher compiles the rules of groups in dir, those that reference a security group
+// only when withRefs, and reports whether any such rule matched an address.
+func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Addr, groupIdx map[string]int, withRefs bool) (*matcher, bool) {
 	own := map[netip.Prefix][]item{}
+	refs := false
 	for _, g := range groups {
 		rules := cfg.Groups[g].Egress
 		if dir == DirIngress {
@@ -358,6 +370,12 @@ func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Ad
 					own[pfx] = append(own[pfx], it)
 				}
 			default:
+				if len(members[groupIdx[r.Group]]) > 0 {
+					refs = true
+				}
+				if !withRefs {
+					continue
+				}
 				for _, a := range members[groupIdx[r.Group]] {
 					pfx := netip.PrefixFrom(a, a.BitLen())
 					own[pfx] = append(own[pfx], it)
@@ -436,7 +454,7 @@ func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Ad
 			}
 		}
 	}
-	return m
+	return m, refs
 }
 
 // coversAll reports whether the disjoint, sorted spans cover 0-65535 without a gap.

@@ -29,7 +29,13 @@ type Flow struct {
 	// IsICMPError marks ICMP destination unreachable, time exceeded, parameter problem and the
 	// like (ICMPv6 types 1-4); Inner is then the packet it quotes, when the engine could read it.
 	IsICMPError bool
-	Inner       InnerFlow
+	// Forwarded says that the packet's peer address (Dst on egress, Src on ingress) is not held
+	// by the ENI on the other side of this hop: the packet goes to a middlebox that will forward
+	// it, or comes from one that forwarded it. Rules that reference a security group then do
+	// not match it (AWS's middlebox caveat); CIDR and prefix-list rules still do, and tracked
+	// flows pass as ever.
+	Forwarded bool
+	Inner     InnerFlow
 }
 
 // InnerFlow is the packet quoted by an ICMP error.
@@ -284,7 +290,11 @@ func (p *Policy) Evaluate(eni uint32, dir Direction, f *Flow, ct *Conntrack, now
 		}
 	}
 
-	m := ep.m[dir]
+	ms := &ep.m
+	if f.Forwarded {
+		ms = &ep.fwd
+	}
+	m := ms[dir]
 	peer, port := f.Dst, f.DstPort
 	if dir == DirIngress {
 		peer = f.Src
@@ -299,7 +309,7 @@ func (p *Policy) Evaluate(eni uint32, dir Direction, f *Flow, ct *Conntrack, now
 		return d
 	}
 	d.Allowed, d.Reason, d.Rule = true, ReasonRuleAllowed, ref
-	if (cls == clsTCP || cls == clsUDP) && untracked(m, ep.m[1-dir], f, peer, port) {
+	if (cls == clsTCP || cls == clsUDP) && untracked(m, ms[1-dir], f, peer, port) {
 		d.Untracked = true
 		return d
 	}

@@ -22,6 +22,9 @@ func naiveRuleMatches(cfg *Config, r *Rule, peer netip.Addr, f *Flow) bool {
 			return false
 		}
 	default:
+		if f.Forwarded { // the middlebox caveat
+			return false
+		}
 		member := false
 		for _, e := range cfg.ENIs {
 			if slices.Contains(e.Groups, r.Group) && slices.Contains(e.PrivateIPs, peer) {
@@ -252,6 +255,7 @@ func (g *gen) flow() Flow {
 	f.ICMPType = uint8([]int{8, 0, 3, 128, 129, 11}[g.r.IntN(6)])
 	f.ICMPCode = uint8(g.r.IntN(5))
 	f.TCPFlags = TCPSyn
+	f.Forwarded = g.r.IntN(2) == 0
 	return f
 }
 

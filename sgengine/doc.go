@@ -18,6 +18,27 @@
 // Compile, published by the engine through an atomic pointer. Conntrack state outlives
 // snapshots, which is what keeps tracked flows alive across rule changes.
 //
+// # The middlebox caveat
+//
+// A rule that references a security group matches the private IPs of the ENIs in that group,
+// but only when the packet's peer is the ENI that holds the address. AWS: "When traffic is
+// routed through a middlebox appliance, a security-group reference does not allow the
+// traffic. Each instance must allow the other by private IP or by subnet CIDR." The engine
+// sets [Flow.Forwarded] when the peer address (the destination on egress, the source on
+// ingress) is not held by the ENI on the other side of the hop: on the sender's egress towards
+// the appliance and on the receiver's ingress from it. On the appliance's own ENI each peer is
+// the instance that holds the address, so its group references match as usual. For a
+// forwarded packet:
+//
+//   - rules that reference a security group do not match; CIDR and prefix-list rules do, and
+//     [Decision.Rule] names the first of those that allows the packet;
+//   - conntrack is unchanged: a packet of a tracked flow passes whatever created the entry,
+//     and a forwarded packet that the other rules allow creates one as usual;
+//   - whether a flow is untracked is unchanged, since that looks at the /0 rules only.
+//
+// Compile builds a second matcher per ENI and direction for forwarded packets, without the
+// group-reference rules, and shares the first where those rules match no address.
+//
 // # Semantics chosen where AWS is silent or vague
 //
 //   - Tracked flows survive rule removal until they go idle; untracked flows are re-evaluated

@@ -210,6 +210,11 @@ func TestZeroAllocations(t *testing.T) {
 	frag.IsICMPError = true
 	frag.Inner = InnerFlow{Src: ip(me), Dst: ip("192.0.2.9"), Proto: ProtoTCP, SrcPort: 40000, DstPort: 443}
 	denied := tcp("192.0.2.9", 1, me, 2, TCPSyn)
+	fwdSyn := forwarded(syn)
+	fwdSyn.SrcPort++
+	fwdRst := tcp("192.0.2.9", 443, me, fwdSyn.SrcPort, TCPRst)
+	mbox := mustCompile(t, mboxConfig())
+	fwdRef := forwarded(tcp("10.0.1.10", 5, "10.0.2.20", 80, TCPSyn))
 	cases := map[string]func(){
 		"create and reset a TCP flow": func() {
 			d := p.Egress(1, &syn, ct, 1)
@@ -228,6 +233,17 @@ func TestZeroAllocations(t *testing.T) {
 			ct.Apply(&d.Update, 1)
 		},
 		"static analysis": func() { p.Egress(1, &syn, nil, 1) },
+		"forwarded, create and reset": func() {
+			d := p.Egress(1, &fwdSyn, ct, 1)
+			ct.Apply(&d.Update, 1)
+			d = p.Ingress(1, &fwdRst, ct, 1)
+			ct.Apply(&d.Update, 1)
+		},
+		"forwarded past a group reference": func() {
+			if d := mbox.Ingress(0, &fwdRef, nil, 1); d.Rule != makeRef(1, DirIngress, 3) {
+				panic(d.Rule)
+			}
+		},
 	}
 	for name, fn := range cases {
 		if n := testing.AllocsPerRun(200, fn); n != 0 {
