@@ -14,4 +14,5 @@ require (
 	github.com/gaissmai/bart v0.30.0 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/net v0.55.0 // indirect
 )

@@ -245,6 +245,9 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 	}
 	if st.SG != nil {
 		flowOf(p, &flow)
+		// The middlebox caveat: when the next hop does not hold the destination (the packet
+		// goes to an appliance that will forward it), group references do not match.
+		flow.Forwarded = nextHopForwards(p, src, st)
 		v.Egress = st.SG.Egress(in, &flow, tr.table(in), now)
 		v.EgressDone = true
 		if !v.Egress.Allowed {
@@ -300,6 +303,9 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 	v.step(StageDestCheck, true, ReasonNone, out)
 	v.Out = out
 	if st.SG != nil {
+		// ... and when the sender does not hold the source (an appliance forwarding for
+		// someone else), group references do not match it either.
+		flow.Forwarded = !src.Identity.Owns(p.Src)
 		v.Ingress = st.SG.Ingress(out, &flow, tr.table(out), now)
 		v.IngressDone = true
 		if !v.Ingress.Allowed {
@@ -410,4 +416,24 @@ func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *T
 		}
 	}
 	return out, true
+}
+
+// nextHopForwards reports whether the ENI a packet goes to next does not hold its destination:
+// a frame to an appliance's MAC, or a route to an appliance's ENI. It looks the way up without
+// recording anything; the route stage does that.
+func nextHopForwards(p *packet.Parsed, src *ENIState, st *State) bool {
+	vpc := &st.VPCs[src.VPC]
+	dstMAC := mac.HW(p.DstMAC)
+	if dstMAC != vpc.RouterMAC {
+		if i, ok := vpc.byMAC[dstMAC]; ok {
+			return !st.ENIs[i].Identity.Owns(p.Dst)
+		}
+		return false
+	}
+	rt := &st.RouteTables[st.Subnets[src.Subnet].RouteTable]
+	if ri := rt.Lookup(p.Dst); ri >= 0 && rt.Routes[ri].Kind == TargetENI {
+		t := rt.Routes[ri].Index
+		return int(t) < len(st.ENIs) && !st.ENIs[t].Identity.Owns(p.Dst)
+	}
+	return false
 }

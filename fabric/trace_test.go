@@ -91,3 +91,49 @@ func hopsText(h []Hop) string {
 	}
 	return b.String()
 }
+
+// TestMiddleboxCaveat: a group reference admits a member's packet sent directly, and not the
+// same packet forwarded by an appliance (AWS's middlebox caveat); a CIDR rule admits both.
+func TestMiddleboxCaveat(t *testing.T) {
+	any4 := netip.MustParsePrefix("0.0.0.0/0")
+	compile := func(peer sgengine.Rule) *State {
+		cfg := &sgengine.Config{Groups: []sgengine.Group{
+			{ID: "sg-out", Name: "all-out", Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}},
+			{ID: "sg-db", Name: "db", Ingress: []sgengine.Rule{peer}},
+		}}
+		st := testState(t)
+		for i, e := range st.ENIs {
+			cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: []string{"sg-out", "sg-db"}, PrivateIPs: e.Identity.Addrs})
+		}
+		pol, err := sgengine.Compile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = st.WithPolicy(pol)
+		st, _ = st.WithSourceDestCheck(4, false)
+		return st
+	}
+	for _, c := range []struct {
+		name      string
+		rule      sgengine.Rule
+		forwarded bool
+	}{
+		{"group reference", sgengine.Rule{Proto: 6, FromPort: 5432, ToPort: 5432, Group: "sg-db"}, false},
+		{"cidr", sgengine.Rule{Proto: 6, FromPort: 5432, ToPort: 5432, CIDR: netip.MustParsePrefix("10.0.1.0/24")}, true},
+	} {
+		st := compile(c.rule)
+		var v Verdict
+		direct := tcpTo(st, 0, 2, "10.0.2.10", 5432, true)
+		Decide(direct, 0, st, nil, &v)
+		if v.Action != Deliver {
+			t.Errorf("%s, direct: %v", c.name, v.Reason)
+		}
+		// The same packet as router.eth1 (ENI 4, check off) forwards it into subnet b.
+		fwd := ipPkt(st.ENIs[4].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", "10.0.2.10")
+		fwd.DstPort = 5432
+		Decide(fwd, 4, st, nil, &v)
+		if got := v.Action == Deliver; got != c.forwarded {
+			t.Errorf("%s, forwarded by an appliance: delivered=%v, want %v (%v)", c.name, got, c.forwarded, v.Reason)
+		}
+	}
+}

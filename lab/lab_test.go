@@ -306,19 +306,25 @@ vpcs:
     subnets:
       a: {cidr: 10.0.1.0/24}
       b: {cidr: 10.0.2.0/24}
+    security_groups:
+      lab:
+        ingress:
+          - {proto: all, cidr: 10.0.0.0/16}
 instances:
   client:
     subnet: main/a
     ip: 10.0.1.10
+    security_groups: [lab]
     user_data: ip route add 10.0.2.0/24 via 10.0.1.5
   server:
     subnet: main/b
     ip: 10.0.2.10
+    security_groups: [lab]
     user_data: ip route add 10.0.1.0/24 via 10.0.2.5
   router:
     enis:
-      - {subnet: main/a, ip: 10.0.1.5}
-      - {subnet: main/b, ip: 10.0.2.5}
+      - {subnet: main/a, ip: 10.0.1.5, security_groups: [lab]}
+      - {subnet: main/b, ip: 10.0.2.5, security_groups: [lab]}
     user_data: sysctl -qw net.ipv4.ip_forward=1
 `
 
