@@ -168,7 +168,7 @@ type entry struct {
 
 // matcher is the union of the rules of a set of groups in one direction.
 type matcher struct {
-	trie    bart.Table[uint32] // prefix -> index in entries
+	trie    *bart.Table[uint32] // prefix -> index in entries
 	entries []entry
 	spans   []span
 	others  []protoRef
@@ -279,12 +279,7 @@ func Compile(cfg *Config) (*Policy, error) {
 		ms, ok := memo[key]
 		if !ok {
 			for dir := DirEgress; dir <= DirIngress; dir++ {
-				var refs bool
-				ms.m[dir], refs = buildMatcher(cfg, eniGroups[i], dir, members, groupIdx, true)
-				ms.fwd[dir] = ms.m[dir]
-				if refs {
-					ms.fwd[dir], _ = buildMatcher(cfg, eniGroups[i], dir, members, groupIdx, false)
-				}
+				ms.m[dir], ms.fwd[dir] = buildMatchers(cfg, eniGroups[i], dir, members, groupIdx)
 			}
 			memo[key] = ms
 		}
@@ -349,11 +344,14 @@ func ruleItem(r *Rule, ref RuleRef) item {
 	return item{kind: kOther, proto: uint8(r.Proto), ref: ref}
 }
 
-// buildMatcher compiles the rules of groups in dir, those that reference a security group
-// only when withRefs, and reports whether any such rule matched an address.
-func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Addr, groupIdx map[string]int, withRefs bool) (*matcher, bool) {
-	own := map[netip.Prefix][]item{}
-	refs := false
+// buildMatchers compiles the rules of groups in dir twice: full with every rule, fwd (for
+// forwarded packets) without those that reference a security group. A reference matches member
+// addresses only, that is host prefixes, which are leaves of the trie: full is fwd plus one
+// leaf per member address, and every other entry is the same. full is fwd itself when the
+// references match no address.
+func buildMatchers(cfg *Config, groups []int, dir Direction, members [][]netip.Addr, groupIdx map[string]int) (full, fwd *matcher) {
+	own := map[netip.Prefix][]item{}   // CIDR and prefix-list rules
+	hosts := map[netip.Prefix][]item{} // group references, by member address
 	for _, g := range groups {
 		rules := cfg.Groups[g].Egress
 		if dir == DirIngress {
@@ -370,23 +368,58 @@ func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Ad
 					own[pfx] = append(own[pfx], it)
 				}
 			default:
-				if len(members[groupIdx[r.Group]]) > 0 {
-					refs = true
-				}
-				if !withRefs {
-					continue
-				}
 				for _, a := range members[groupIdx[r.Group]] {
 					pfx := netip.PrefixFrom(a, a.BitLen())
-					own[pfx] = append(own[pfx], it)
+					hosts[pfx] = append(hosts[pfx], it)
 				}
 			}
 		}
 	}
+	fwd = &matcher{trie: new(bart.Table[uint32]), world: [2]int32{-1, -1}}
+	var scratch []span
 	// Shorter prefixes first, so that when a prefix is built every prefix containing it is
 	// already in the trie and the longest of them carries the union of all of them.
-	pfxs := make([]netip.Prefix, 0, len(own))
-	for pfx := range own {
+	for _, pfx := range sortedPrefixes(own) {
+		var parent *entry
+		if pi, ok := fwd.trie.LookupPrefix(pfx); ok {
+			parent = &fwd.entries[pi]
+		}
+		idx := fwd.add(own[pfx], parent, &scratch)
+		fwd.trie.Insert(pfx, idx)
+		if pfx.Bits() == 0 {
+			fam := family(pfx.Addr())
+			fwd.world[fam] = int32(idx)
+			for k := kTCP; k <= kUDP; k++ {
+				ps := fwd.entries[idx].ports[k]
+				fwd.allPorts[fam][k] = coversAll(fwd.spans[ps.off : ps.off+ps.n])
+			}
+		}
+	}
+	if len(hosts) == 0 {
+		return fwd, fwd
+	}
+	// The leaves go into a copy of the trie, their entries into the arrays both matchers share:
+	// fwd's trie never leads to them. They change no /0 entry, so world and allPorts carry over.
+	trie := fwd.trie.Clone()
+	for _, pfx := range sortedPrefixes(hosts) {
+		// The longest prefix of fwd containing the address, the address itself included (a /32
+		// CIDR rule), carries everything but the references; the leaf adds them.
+		var parent *entry
+		if pi, ok := fwd.trie.Lookup(pfx.Addr()); ok {
+			parent = &fwd.entries[pi]
+		}
+		trie.Insert(pfx, fwd.add(hosts[pfx], parent, &scratch))
+	}
+	full = new(matcher)
+	*full = *fwd
+	full.trie = trie
+	return full, fwd
+}
+
+// sortedPrefixes returns the keys of m, shorter prefixes first.
+func sortedPrefixes(m map[netip.Prefix][]item) []netip.Prefix {
+	pfxs := make([]netip.Prefix, 0, len(m))
+	for pfx := range m {
 		pfxs = append(pfxs, pfx)
 	}
 	slices.SortFunc(pfxs, func(a, b netip.Prefix) int {
@@ -395,66 +428,53 @@ func buildMatcher(cfg *Config, groups []int, dir Direction, members [][]netip.Ad
 		}
 		return a.Addr().Compare(b.Addr())
 	})
-	m := &matcher{world: [2]int32{-1, -1}}
-	var scratch []span
-	for _, pfx := range pfxs {
-		var parent *entry
-		if pi, ok := m.trie.LookupPrefix(pfx); ok {
-			parent = &m.entries[pi]
-		}
-		var e entry
-		items := own[pfx]
-		for k := range numPortKinds {
-			scratch = scratch[:0]
-			for _, it := range items {
-				switch {
-				case it.kind == k:
-					scratch = append(scratch, span{it.lo, it.hi, it.ref})
-				case it.kind == kAll:
-					scratch = append(scratch, span{0, 0xffff, it.ref})
-				}
-			}
-			if parent != nil {
-				ps := parent.ports[k]
-				scratch = append(scratch, m.spans[ps.off:ps.off+ps.n]...)
-			}
-			off := len(m.spans)
-			m.spans = paint(scratch, m.spans)
-			e.ports[k] = slice{uint32(off), uint32(len(m.spans) - off)}
-		}
-		var others []protoRef
-		if parent != nil {
-			e.any = parent.any
-			others = append(others, m.others[parent.others.off:parent.others.off+parent.others.n]...)
-		}
-		for _, it := range items {
-			switch it.kind {
-			case kAll:
-				e.any = minRef(e.any, it.ref)
-			case kOther:
-				others = append(others, protoRef{it.proto, it.ref})
-			}
-		}
-		slices.SortFunc(others, func(a, b protoRef) int {
-			return cmp.Or(cmp.Compare(a.proto, b.proto), cmp.Compare(a.ref, b.ref))
-		})
-		others = slices.CompactFunc(others, func(a, b protoRef) bool { return a.proto == b.proto })
-		e.others = slice{uint32(len(m.others)), uint32(len(others))}
-		m.others = append(m.others, others...)
+	return pfxs
+}
 
-		idx := len(m.entries)
-		m.entries = append(m.entries, e)
-		m.trie.Insert(pfx, uint32(idx))
-		if pfx.Bits() == 0 {
-			fam := family(pfx.Addr())
-			m.world[fam] = int32(idx)
-			for k := kTCP; k <= kUDP; k++ {
-				ps := e.ports[k]
-				m.allPorts[fam][k] = coversAll(m.spans[ps.off : ps.off+ps.n])
+// add appends the entry that allows items and whatever parent (an entry of m, or nil) allows,
+// and returns its index. scratch is reused from call to call.
+func (m *matcher) add(items []item, parent *entry, scratch *[]span) uint32 {
+	var e entry
+	for k := range numPortKinds {
+		sc := (*scratch)[:0]
+		for _, it := range items {
+			switch {
+			case it.kind == k:
+				sc = append(sc, span{it.lo, it.hi, it.ref})
+			case it.kind == kAll:
+				sc = append(sc, span{0, 0xffff, it.ref})
 			}
+		}
+		if parent != nil {
+			ps := parent.ports[k]
+			sc = append(sc, m.spans[ps.off:ps.off+ps.n]...)
+		}
+		*scratch = sc
+		off := len(m.spans)
+		m.spans = paint(sc, m.spans)
+		e.ports[k] = slice{uint32(off), uint32(len(m.spans) - off)}
+	}
+	var others []protoRef
+	if parent != nil {
+		e.any = parent.any
+		others = append(others, m.others[parent.others.off:parent.others.off+parent.others.n]...)
+	}
+	for _, it := range items {
+		switch it.kind {
+		case kAll:
+			e.any = minRef(e.any, it.ref)
+		case kOther:
+			others = append(others, protoRef{it.proto, it.ref})
 		}
 	}
-	return m, refs
+	slices.SortFunc(others, func(a, b protoRef) int {
+		return cmp.Or(cmp.Compare(a.proto, b.proto), cmp.Compare(a.ref, b.ref))
+	})
+	others = slices.CompactFunc(others, func(a, b protoRef) bool { return a.proto == b.proto })
+	e.others = slice{uint32(len(m.others)), uint32(len(others))}
+	m.others = append(m.others, others...)
+	m.entries = append(m.entries, e)
+	return uint32(len(m.entries) - 1)
 }
 
 // coversAll reports whether the disjoint, sorted spans cover 0-65535 without a gap.

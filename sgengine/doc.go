@@ -36,8 +36,10 @@
 //     and a forwarded packet that the other rules allow creates one as usual;
 //   - whether a flow is untracked is unchanged, since that looks at the /0 rules only.
 //
-// Compile builds a second matcher per ENI and direction for forwarded packets, without the
-// group-reference rules, and shares the first where those rules match no address.
+// Compile gives each ENI and direction a second matcher for forwarded packets. Group
+// references match host addresses only, the leaves of the prefix trie, so the ordinary matcher
+// is the forwarded one plus a leaf per member address: the two share their rule entries and
+// differ by a copy of the trie, and are one where the references match no address.
 //
 // # Semantics chosen where AWS is silent or vague
 //

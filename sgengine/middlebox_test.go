@@ -20,7 +20,7 @@ func mboxConfig() *Config {
 					{Proto: ProtoTCP, FromPort: 80, ToPort: 80, Group: "sg-web"},
 					tcpRule(443, 443, "10.0.1.0/24"),
 					{Proto: ProtoUDP, FromPort: 53, ToPort: 53, PrefixList: "pl-corp"},
-					tcpRule(80, 80, "10.0.1.10/32"), // the same peer by private IP, named after the reference
+					tcpRule(80, 81, "10.0.1.10/32"), // the same peer by private IP, after the reference
 					{Proto: ProtoAll, Group: "sg-web"},
 				},
 				Egress: []Rule{
@@ -60,6 +60,7 @@ func TestMiddleboxCaveat(t *testing.T) {
 		{"forwarded: the first CIDR rule for the same peer", 0, DirIngress, forwarded(tcp(web, 5, app, 80, TCPSyn)), in(3)},
 		{"group ref admits a member's IPv6", 0, DirIngress, udp("2001:db8:1::10", 5, "2001:db8:2::20", 7), in(4)},
 		{"forwarded IPv6: group ref only, denied", 0, DirIngress, forwarded(udp("2001:db8:1::10", 5, "2001:db8:2::20", 7)), 0},
+		{"a /32 rule at a member's address", 0, DirIngress, tcp(web, 5, app, 81, TCPSyn), in(3)},
 		{"group ref for all protocols", 0, DirIngress, tcp(web, 5, app, 22, TCPSyn), in(4)},
 		{"forwarded: group ref only, denied", 0, DirIngress, forwarded(tcp(web, 5, app, 22, TCPSyn)), 0},
 		{"CIDR rule", 0, DirIngress, tcp(web, 5, app, 443, TCPSyn), in(1)},
