@@ -24,6 +24,7 @@ func registry() []Benchmark {
 		{Name: "tcp-throughput", What: "TCP bulk throughput, one iperf3 stream between two instances", Run: benchTCP},
 		{Name: "udp-pps", What: "UDP 64-byte datagrams received per second, iperf3 -u -l 64 -b 0", Run: benchUDP},
 		{Name: "ping-rtt", What: "ICMP echo round-trip time, median of the pings of a run", Run: benchPing},
+		{Name: "tcp-crr", What: "TCP connections per second from one client (connect, 1 byte each way, close)", Run: benchCRR},
 		{Name: "lab-bringup", What: "lab.Up and lab.Down of a 50-instance lab (one VPC, five subnets)", Run: benchBringUp},
 	}
 }
