@@ -30,11 +30,14 @@ type FlowLogSpec struct {
 	Path string `json:"path,omitempty"`
 	// JSON writes JSON lines instead of AWS's space-separated text.
 	JSON bool `json:"json,omitempty"`
+	// Name, when given (a scenario's flow log), names the file: NAME.log.
+	Name string `json:"name,omitempty"`
 }
 
 // FlowLogInfo describes an active flow log.
 type FlowLogInfo struct {
 	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
 	Resource string `json:"resource"`
 	Traffic  string `json:"traffic"`
 	Window   string `json:"window"`
@@ -131,7 +134,11 @@ func (l *Lab) CreateFlowLog(spec FlowLogSpec) (FlowLogInfo, error) {
 	}
 	path := spec.Path
 	if path == "" {
-		path = filepath.Join(l.flowLogDir(), id+".log")
+		base := id
+		if spec.Name != "" {
+			base = spec.Name
+		}
+		path = filepath.Join(l.flowLogDir(), base+".log")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return FlowLogInfo{}, err
@@ -151,7 +158,7 @@ func (l *Lab) CreateFlowLog(spec FlowLogSpec) (FlowLogInfo, error) {
 			lg.Watch(&fl.enis[i])
 		}
 	}
-	a.info = FlowLogInfo{ID: id, Resource: spec.Resource, Traffic: string(cfg.TrafficType), Window: cfg.Window().String(), Format: lg.Format().String(), Path: path}
+	a.info = FlowLogInfo{ID: id, Name: spec.Name, Resource: spec.Resource, Traffic: string(cfg.TrafficType), Window: cfg.Window().String(), Format: lg.Format().String(), Path: path}
 	if a.info.Traffic == "" {
 		a.info.Traffic = "ALL"
 	}
@@ -172,7 +179,7 @@ func (l *Lab) DeleteFlowLog(id string) error {
 	var keep []*activeLog
 	var found *activeLog
 	for _, a := range fl.current() {
-		if a.info.ID == id {
+		if a.info.ID == id || (a.info.Name != "" && a.info.Name == id) {
 			found = a
 			continue
 		}
@@ -213,6 +220,9 @@ func (l *Lab) flowLogs() *flowLogs {
 func (l *Lab) flowLogDir() string {
 	if l.FlowLogDir != "" {
 		return l.FlowLogDir
+	}
+	if l.Plan.FlowLogDir != "" {
+		return l.Plan.FlowLogDir
 	}
 	return filepath.Join(Dir(l.Plan.Lab), "flowlogs")
 }

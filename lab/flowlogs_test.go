@@ -1,10 +1,13 @@
 package lab
 
 import (
+	"context"
+	"github.com/ec2sim/ec2sim/scenarios"
 	"io"
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +132,37 @@ func TestMetricsEndpoint(t *testing.T) {
 				t.Errorf("the server received nothing: %s", line)
 			}
 		}
+	}
+}
+
+func TestScenarioFlowLogs(t *testing.T) {
+	needRoot(t)
+	src := pingLab + `flow_logs:
+  server-log: {resource: eni/server, interval: 1s, format: "${version} ${interface-id} ${srcaddr} ${dstaddr} ${protocol} ${action} ${flow-direction}"}
+`
+	sc, err := scenarios.Parse("fl.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := NewPlan(sc, uniqueName("scfl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.FlowLogDir = t.TempDir()
+	l, err := Up(context.Background(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Down()
+	hypervisor.Command(l.Plan.Lab, "client", "ping", "-c1", "-W1", "10.0.2.10").Run()
+	time.Sleep(2500 * time.Millisecond)
+	b, err := os.ReadFile(filepath.Join(plan.FlowLogDir, "server-log.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.HasPrefix(text, "version interface-id srcaddr dstaddr protocol action flow-direction\n") ||
+		!strings.Contains(text, "10.0.1.10 10.0.2.10 1 ACCEPT ingress") || !strings.Contains(text, "10.0.2.10 10.0.1.10 1 ACCEPT egress") {
+		t.Errorf("flow log:\n%s", text)
 	}
 }

@@ -84,6 +84,12 @@ func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 	if err := l.startInternet(); err != nil {
 		return nil, err
 	}
+	for _, fl := range p.Scenario.FlowLogs {
+		if _, err := l.CreateFlowLog(FlowLogSpec{Resource: fl.Resource, Traffic: fl.Traffic, Interval: fl.Interval,
+			Format: fl.Format, JSON: fl.Destination == "jsonl", Name: fl.Name}); err != nil {
+			return nil, fmt.Errorf("%s: flow log %s: %w", fl.Pos, fl.Name, err)
+		}
+	}
 	// User data runs once every instance's network is up, as cloud-init runs after boot: a script
 	// may talk to its neighbours.
 	for _, ip := range p.Instances {

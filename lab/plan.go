@@ -22,6 +22,9 @@ type Plan struct {
 	Scenario  *scenarios.Scenario
 	State     *fabric.State
 	Instances []*InstancePlan
+	// FlowLogDir is where the scenario's flow logs write; "" means the lab's run directory
+	// (a background lab). In-process labs (the runner, tests) set a directory of their own.
+	FlowLogDir string
 	// sg is the security-group configuration the State's policy was compiled from.
 	sg *sgModel
 	// nextHop, when set, gives the gateway an instance's own kernel uses for an address; a

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -104,6 +105,15 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 	if err != nil {
 		res.Error, res.Invalid = err.Error(), true
 		return res
+	}
+	if len(sc.FlowLogs) > 0 {
+		dir, err := os.MkdirTemp("", "ec2sim-flowlogs-"+res.Lab)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		defer os.RemoveAll(dir)
+		plan.FlowLogDir = dir
 	}
 	t0 := time.Now()
 	l, err := lab.Up(ctx, plan)

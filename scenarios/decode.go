@@ -97,6 +97,27 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			d.list(v, "expect", func(i int, v *yaml.Node) { sc.Expect = append(sc.Expect, d.probe(i, v)) })
 		case "internet":
 			sc.Internet = d.internet(k, v)
+		case "flow_logs":
+			d.namedMap(v, "flow_logs", func(name string, k, v *yaml.Node) {
+				fl := &FlowLog{Name: name, Traffic: "ALL", Destination: "text", Pos: d.pos(k)}
+				what := "flow log " + name
+				d.object(v, kFlowLog, what, func(f string, _, v *yaml.Node) {
+					d.mark(fl, f, v)
+					switch f {
+					case "resource":
+						fl.Resource, _ = d.str(v, what+": resource")
+					case "traffic":
+						fl.Traffic, _ = d.str(v, what+": traffic")
+					case "interval":
+						fl.Interval, _ = d.duration(v, what+": interval")
+					case "format":
+						fl.Format, _ = d.str(v, what+": format")
+					case "destination":
+						fl.Destination, _ = d.str(v, what+": destination")
+					}
+				})
+				sc.FlowLogs = append(sc.FlowLogs, fl)
+			})
 		}
 	})
 	return sc

@@ -82,6 +82,27 @@ func Format(sc *Scenario) ([]byte, error) {
 		}
 		add(root, "internet", im)
 	}
+	if len(sc.FlowLogs) > 0 {
+		fls := mapping(false)
+		for _, fl := range sc.FlowLogs {
+			m := mapping(true)
+			addStr(m, "resource", fl.Resource)
+			if fl.Traffic != "ALL" {
+				addStr(m, "traffic", fl.Traffic)
+			}
+			if fl.Interval != 0 {
+				addStr(m, "interval", fl.Interval.String())
+			}
+			if fl.Format != "" {
+				addStr(m, "format", fl.Format)
+			}
+			if fl.Destination != "text" {
+				addStr(m, "destination", fl.Destination)
+			}
+			add(fls, fl.Name, m)
+		}
+		add(root, "flow_logs", fls)
+	}
 	if len(sc.Expect) > 0 {
 		probes := sequence(false)
 		for _, pr := range sc.Expect {

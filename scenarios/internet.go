@@ -2,9 +2,19 @@ package scenarios
 
 import (
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ec2sim/ec2sim/flowlog"
 )
+
+// checkFlowFormat checks a custom flow-log format with the flow-log package's own parser, so
+// that a file is refused for exactly the formats the engine would refuse.
+func checkFlowFormat(s string) error {
+	_, err := flowlog.ParseFormat(s)
+	return err
+}
 
 // The simulated internet, internet gateways and public addresses (aws-semantics.md §1.5).
 
@@ -105,4 +115,56 @@ func splitPublic(s string) (string, bool) {
 		return name, true
 	}
 	return s, false
+}
+
+// flowLogChecks validates flow logs: the resource exists, the traffic type, window and
+// destination are AWS's (or ec2sim's test window), and a custom format names known fields.
+func (v *validator) flowLogChecks() {
+	for _, fl := range v.sc.FlowLogs {
+		what := "flow log " + fl.Name
+		if err := checkName(fl.Name); err != nil {
+			v.p.errorf(fl.Pos, "%s: %v", what, err)
+		}
+		at := v.where(fl, "resource", fl.Pos)
+		kind, rest, _ := strings.Cut(fl.Resource, "/")
+		switch kind {
+		case "vpc":
+			if v.sc.VPC(rest) == nil {
+				v.p.errorf(at, "%s: resource %q: no VPC %q", what, fl.Resource, rest)
+			}
+		case "subnet":
+			if v.sc.Subnet(rest) == nil {
+				v.p.errorf(at, "%s: resource %q: no subnet %q (write subnet/VPC/NAME)", what, fl.Resource, rest)
+			}
+		case "eni":
+			inst, eth, err := splitTarget(rest)
+			if err != nil {
+				v.p.errorf(at, "%s: resource %q: %v", what, fl.Resource, err)
+			} else if in := v.sc.Instance(inst); in == nil || eth >= len(in.ENIs) {
+				v.p.errorf(at, "%s: resource %q: no such instance ENI", what, fl.Resource)
+			}
+		default:
+			v.p.errorf(at, "%s: resource %q: want vpc/NAME, subnet/VPC/NAME or eni/INSTANCE[.ethN]", what, fl.Resource)
+		}
+		switch fl.Traffic {
+		case "ACCEPT", "REJECT", "ALL":
+		default:
+			v.p.errorf(v.where(fl, "traffic", fl.Pos), "%s: traffic %q: want ACCEPT, REJECT or ALL", what, fl.Traffic)
+		}
+		switch s := fl.Interval; {
+		case s == 0, s == 60*time.Second, s == 600*time.Second:
+		case s >= time.Second && s < 60*time.Second && s%time.Second == 0:
+			// An ec2sim test setting, not AWS's; reports of the lab say so.
+		default:
+			v.p.errorf(v.where(fl, "interval", fl.Pos), "%s: interval %s: want 60s or 600s (AWS), or 1s-59s in whole seconds (ec2sim's test setting)", what, s)
+		}
+		if fl.Destination != "text" && fl.Destination != "jsonl" {
+			v.p.errorf(v.where(fl, "destination", fl.Pos), "%s: destination %q: want text or jsonl", what, fl.Destination)
+		}
+		if fl.Format != "" {
+			if err := checkFlowFormat(fl.Format); err != nil {
+				v.p.errorf(v.where(fl, "format", fl.Pos), "%s: %v", what, err)
+			}
+		}
+	}
 }

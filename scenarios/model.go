@@ -38,6 +38,8 @@ type Scenario struct {
 	// Internet is the simulated internet: hosts in the documentation ranges that reach
 	// instances through internet gateways; nil when the scenario has none.
 	Internet *Internet
+	// FlowLogs are created when the lab comes up.
+	FlowLogs []*FlowLog
 	Expect   []*Probe
 	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }
@@ -398,4 +400,20 @@ func (s *Scenario) Host(name string) *Host {
 		}
 	}
 	return nil
+}
+
+// FlowLog is a VPC Flow Log created with the lab.
+type FlowLog struct {
+	Name string
+	// Resource is vpc/NAME, subnet/VPC/NAME or eni/INSTANCE[.ethN].
+	Resource string
+	// Traffic is ACCEPT, REJECT or ALL.
+	Traffic string
+	// Interval is the capture window: 60 s or 600 s (AWS), or 1-59 s (an ec2sim test setting).
+	Interval time.Duration
+	// Format is a custom format in AWS's ${field} syntax; "" is the default format.
+	Format string
+	// Destination is text (AWS's space-separated lines) or jsonl.
+	Destination string
+	Pos         Pos
 }

@@ -33,6 +33,7 @@ const (
 	kConnTrack  = "connection_tracking"
 	kInternet   = "internet"
 	kHost       = "host"
+	kFlowLog    = "flow_log"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -46,7 +47,15 @@ func formatSpec() map[string][]field {
 			{"prefix_lists", "map:" + kPrefixList, false},
 			{"instances", "map:" + kInstance, false},
 			{"internet", "object:" + kInternet, false},
+			{"flow_logs", "map:" + kFlowLog, false},
 			{"expect", "list:" + kProbe, false},
+		},
+		kFlowLog: {
+			{"resource", "string", true},
+			{"traffic", "string", false},
+			{"interval", "duration", false},
+			{"format", "string", false},
+			{"destination", "string", false},
 		},
 		kInternet: {
 			{"hosts", "map:" + kHost, false},

@@ -60,6 +60,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 	}
 	v.room()
 	v.internetChecks()
+	v.flowLogChecks()
 	for i, pr := range sc.Expect {
 		v.probe(i, pr)
 	}
