@@ -20,6 +20,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/fabric/packet"
 	"github.com/ec2sim/ec2sim/scenarios"
@@ -467,32 +471,37 @@ func adjustSum(field uint16, old, new [4]byte, complemented bool) uint16 {
 // receives with it (to count frames, and to turn the stream into classic pcap).
 type CaptureWriter struct {
 	ifaces   []CaptureInterface
-	w        *bufio.Writer
-	pcapng   bool
+	ng       *pcapgo.NgWriter
+	pcap     *pcapgo.Writer
+	buf      *bufio.Writer // under pcap, which does not buffer by itself
 	verdicts io.Writer
 	start    time.Time
 	n        int
 }
 
-// NewCaptureWriter writes the file's header (and for pcapng one interface block per ENI).
+// NewCaptureWriter writes the file's header (and for pcapng one interface block per ENI) to w.
 func NewCaptureWriter(w io.Writer, format string, ifaces []CaptureInterface, verdicts io.Writer) (*CaptureWriter, error) {
 	if len(ifaces) == 0 {
 		return nil, errors.New("capture has no interfaces")
 	}
-	cw := &CaptureWriter{ifaces: ifaces, w: bufio.NewWriterSize(w, 64<<10), verdicts: verdicts, start: time.Now()}
+	cw := &CaptureWriter{ifaces: ifaces, verdicts: verdicts, start: time.Now()}
 	switch format {
 	case "", FormatPcapng:
-		cw.pcapng = true
-		if err := writeSHB(cw.w, "ec2sim capture"); err != nil {
+		opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "ec2sim capture", OS: "linux"}}
+		ng, err := pcapgo.NewNgWriterInterface(w, ngInterface(ifaces[0]), opts)
+		if err != nil {
 			return nil, err
 		}
-		for _, i := range ifaces {
-			if err := writeIDB(cw.w, i); err != nil {
+		for _, i := range ifaces[1:] {
+			if _, err := ng.AddInterface(ngInterface(i)); err != nil {
 				return nil, err
 			}
 		}
+		cw.ng = ng
 	case FormatPcap:
-		if err := writePcapHeader(cw.w); err != nil {
+		cw.buf = bufio.NewWriterSize(w, 64<<10)
+		cw.pcap = pcapgo.NewWriter(cw.buf)
+		if err := cw.pcap.WriteFileHeader(pcapSnaplen, layers.LinkTypeEthernet); err != nil {
 			return nil, err
 		}
 	default:
@@ -501,22 +510,65 @@ func NewCaptureWriter(w io.Writer, format string, ifaces []CaptureInterface, ver
 	return cw, nil
 }
 
+// ngInterface describes an ENI as a pcapng interface: the name shows in Wireshark's interface
+// column and tshark's frame.interface_name.
+func ngInterface(i CaptureInterface) pcapgo.NgInterface {
+	return pcapgo.NgInterface{
+		Name: i.Name + " " + i.ENI, Description: i.Description, OS: "linux",
+		LinkType: layers.LinkTypeEthernet, TimestampResolution: 9,
+	}
+}
+
+// SplitInterfaceName undoes ngInterface's naming: "web-1.eth0 eni-..." gives the ENI's name
+// and ID.
+func SplitInterfaceName(s string) CaptureInterface {
+	name, eni, _ := strings.Cut(s, " ")
+	return CaptureInterface{Name: name, ENI: eni}
+}
+
 // Write adds one frame.
 func (cw *CaptureWriter) Write(f *CapturedFrame) error {
 	if f.Interface < 0 || f.Interface >= len(cw.ifaces) {
 		return fmt.Errorf("captured frame on interface %d: the capture has %d", f.Interface, len(cw.ifaces))
 	}
 	cw.n++
+	ci := gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: len(f.Data), InterfaceIndex: f.Interface}
 	var err error
-	if cw.pcapng {
-		err = writeEPB(cw.w, f)
+	if cw.ng != nil {
+		dir := pcapgo.NgEpbFlagDirectionInbound
+		if f.Outbound {
+			dir = pcapgo.NgEpbFlagDirectionOutbound
+		}
+		opts := pcapgo.NgPacketOptions{Flags: &pcapgo.NgEpbFlags{Direction: dir}}
+		if f.Comment != "" {
+			opts.Comments = []string{f.Comment}
+		}
+		err = cw.ng.WritePacketWithOptions(ci, f.Data, opts)
 	} else {
-		err = writePcapRecord(cw.w, f)
+		ci.InterfaceIndex = 0
+		err = cw.pcap.WritePacket(ci, f.Data)
 	}
 	if err == nil && cw.verdicts != nil {
 		_, err = io.WriteString(cw.verdicts, CaptureLine(cw.n, f.Time, cw.ifaces[f.Interface].Name, f.Comment))
 	}
 	return err
+}
+
+// NextCapturedFrame reads the next frame of a pcapng capture, with the verdict and direction
+// that CaptureWriter stored in it; io.EOF ends the stream.
+func NextCapturedFrame(r *pcapgo.NgReader) (*CapturedFrame, error) {
+	data, ci, opts, err := r.ReadPacketDataWithOptions()
+	if err != nil {
+		return nil, err
+	}
+	f := &CapturedFrame{Time: ci.Timestamp, Interface: ci.InterfaceIndex, Data: data}
+	if len(opts.Comments) > 0 {
+		f.Comment = opts.Comments[0]
+	}
+	if opts.Flags != nil {
+		f.Outbound = opts.Flags.Direction == pcapgo.NgEpbFlagDirectionOutbound
+	}
+	return f, nil
 }
 
 // CaptureLine is one line of the companion view: the frame's number (as tcpdump -# counts),
@@ -526,23 +578,29 @@ func CaptureLine(n int, t time.Time, iface, comment string) string {
 }
 
 // Flush writes out buffered frames.
-func (cw *CaptureWriter) Flush() error { return cw.w.Flush() }
+func (cw *CaptureWriter) Flush() error {
+	if cw.ng != nil {
+		return cw.ng.Flush()
+	}
+	return cw.buf.Flush()
+}
 
 // Close ends the capture: for pcapng it records, per interface, the frames written and those
 // lost because the writer fell behind (interface statistics blocks, which capinfos and
 // Wireshark show); it flushes in every format.
 func (cw *CaptureWriter) Close(written, dropped []uint64) error {
-	if cw.pcapng {
+	if cw.ng != nil {
 		now := time.Now()
 		for i := range cw.ifaces {
-			var recv, drop uint64
+			st := pcapgo.NgInterfaceStatistics{LastUpdate: now, StartTime: cw.start, EndTime: now,
+				PacketsReceived: pcapgo.NgNoValue64, PacketsDropped: pcapgo.NgNoValue64}
 			if i < len(written) {
-				recv = written[i]
+				st.PacketsReceived = written[i]
 			}
 			if i < len(dropped) {
-				drop = dropped[i]
+				st.PacketsDropped = dropped[i]
 			}
-			if err := writeISB(cw.w, i, cw.start, now, recv, drop); err != nil {
+			if err := cw.ng.WriteInterfaceStats(i, st); err != nil {
 				return err
 			}
 		}

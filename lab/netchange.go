@@ -15,50 +15,14 @@ import (
 // API calls they take effect at once — on established connections too, since ACLs are
 // stateless — and a change that fails changes nothing.
 
-// ParseACLEntry reads the one-line form of a network ACL rule:
-//
-//	NUMBER allow|deny PROTO[:PORTS | :TYPE[/CODE]] CIDR
-//
-// for example "100 allow tcp:443 0.0.0.0/0", "110 allow tcp:1024-65535 0.0.0.0/0",
-// "120 deny icmp:8/-1 198.51.100.0/24", "130 allow all 10.0.0.0/16".
-func ParseACLEntry(s string) (fabric.ACLEntry, error) {
-	const form = `want "NUMBER allow|deny PROTO[:PORTS|:TYPE/CODE] CIDR", e.g. "100 allow tcp:443 0.0.0.0/0"`
-	f := strings.Fields(s)
-	if len(f) != 4 {
-		return fabric.ACLEntry{}, fmt.Errorf("network ACL rule %q: %s", s, form)
-	}
-	e := fabric.ACLEntry{FromPort: 0, ToPort: 65535, ICMPType: -1, ICMPCode: -1}
-	n, err := strconv.Atoi(f[0])
-	if err != nil || n < 1 || n > 32766 {
-		return e, fmt.Errorf("network ACL rule %q: number %q: want 1-32766", s, f[0])
-	}
-	e.Number = n
-	switch f[1] {
-	case "allow":
-		e.Allow = true
-	case "deny":
-	default:
-		return e, fmt.Errorf("network ACL rule %q: action %q: want allow or deny", s, f[1])
-	}
-	// The protocol and port part has the security-group rule's syntax; borrow its parser.
-	proto, ports, _ := strings.Cut(f[2], ":")
-	r, err := scenarios.ParseRule(proto + ":" + ports + ":0.0.0.0/0")
+// ParseACLEntry reads the one-line form of a network ACL rule (scenarios.ParseACLEntry) into the
+// engine's type.
+func ParseACLEntry(spec string) (fabric.ACLEntry, error) {
+	e, err := scenarios.ParseACLEntry(spec)
 	if err != nil {
-		return e, fmt.Errorf("network ACL rule %q: %v", s, err)
+		return fabric.ACLEntry{}, err
 	}
-	e.Proto = r.Proto
-	switch r.Proto {
-	case scenarios.ProtoTCP, scenarios.ProtoUDP:
-		e.FromPort, e.ToPort = r.FromPort, r.ToPort
-	case scenarios.ProtoICMP, scenarios.ProtoICMPv6:
-		e.ICMPType, e.ICMPCode = r.FromPort, r.ToPort
-	}
-	p, err := netip.ParsePrefix(f[3])
-	if err != nil {
-		return e, fmt.Errorf("network ACL rule %q: cidr %q: want a CIDR such as 0.0.0.0/0", s, f[3])
-	}
-	e.CIDR = p.Masked()
-	return e, nil
+	return aclEntry(e), nil
 }
 
 // changeState applies fn to a copy of the engine's snapshot and publishes it.

@@ -82,9 +82,13 @@ func buildNetwork(sc *scenarios.Scenario, labName string, st *fabric.State, subn
 func aclEntries(es []*scenarios.ACLEntry) []fabric.ACLEntry {
 	out := make([]fabric.ACLEntry, 0, len(es))
 	for _, e := range es {
-		out = append(out, fabric.ACLEntry{Number: e.Number, Allow: e.Allow, Proto: e.Proto, FromPort: e.FromPort, ToPort: e.ToPort, ICMPType: e.ICMPType, ICMPCode: e.ICMPCode, CIDR: e.CIDR})
+		out = append(out, aclEntry(e))
 	}
 	return out
+}
+
+func aclEntry(e *scenarios.ACLEntry) fabric.ACLEntry {
+	return fabric.ACLEntry{Number: e.Number, Allow: e.Allow, Proto: e.Proto, FromPort: e.FromPort, ToPort: e.ToPort, ICMPType: e.ICMPType, ICMPCode: e.ICMPCode, CIDR: e.CIDR}
 }
 
 // eniOf resolves "instance.ethN" among planned ENIs.

@@ -130,6 +130,7 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 		res.Down = time.Since(t)
 	}()
 	res.Probes = runProbes(ctx, l, sc.Expect, opts, progress)
+	res.Probes = append(res.Probes, runSteps(ctx, l, sc.Steps, opts, progress)...)
 	if ctx.Err() != nil {
 		res.Error = "interrupted"
 	}

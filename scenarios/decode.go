@@ -97,6 +97,8 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			d.list(v, "expect", func(i int, v *yaml.Node) { sc.Expect = append(sc.Expect, d.probe(i, v)) })
 		case "internet":
 			sc.Internet = d.internet(k, v)
+		case "steps":
+			d.list(v, "steps", func(i int, v *yaml.Node) { sc.Steps = append(sc.Steps, d.step(i, v)) })
 		case "flow_logs":
 			d.namedMap(v, "flow_logs", func(name string, k, v *yaml.Node) {
 				fl := &FlowLog{Name: name, Traffic: "ALL", Destination: "text", Pos: d.pos(k)}

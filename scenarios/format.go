@@ -110,6 +110,48 @@ func Format(sc *Scenario) ([]byte, error) {
 		}
 		add(root, "expect", probes)
 	}
+	if len(sc.Steps) > 0 {
+		steps := sequence(false)
+		for _, st := range sc.Steps {
+			m := mapping(true)
+			switch st.Kind {
+			case "probe":
+				add(m, "probe", formatProbe(st.Probe))
+			case "hold":
+				h := mapping(true)
+				addStr(h, "name", st.Hold.Name)
+				addStr(h, "from", st.Hold.From)
+				addStr(h, "to", st.Hold.To)
+				addInt(h, "port", st.Hold.Port)
+				add(m, "hold", h)
+			case "held":
+				h := mapping(true)
+				addStr(h, "name", st.Held.Name)
+				addStr(h, "result", st.Held.Result)
+				add(m, "held", h)
+			case "sg", "nacl", "route", "set":
+				addStr(m, st.Kind, st.Command)
+			case "exec":
+				e := mapping(true)
+				addStr(e, "instance", st.Exec.Instance)
+				addStr(e, "command", st.Exec.Command)
+				if st.Exec.ExitCode != 0 {
+					addInt(e, "exit_code", st.Exec.ExitCode)
+				}
+				if st.Exec.Output != "" {
+					addStr(e, "output", st.Exec.Output)
+				}
+				add(m, "exec", e)
+			case "wait":
+				addStr(m, "wait", st.Wait.String())
+			}
+			if st.Description != "" {
+				addStr(m, "description", st.Description)
+			}
+			steps.Content = append(steps.Content, m)
+		}
+		add(root, "steps", steps)
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

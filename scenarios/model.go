@@ -40,6 +40,8 @@ type Scenario struct {
 	Internet *Internet
 	// FlowLogs are created when the lab comes up.
 	FlowLogs []*FlowLog
+	// Steps run in file order after the expect: probes.
+	Steps []*Step
 	Expect   []*Probe
 	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }

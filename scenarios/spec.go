@@ -34,6 +34,10 @@ const (
 	kInternet   = "internet"
 	kHost       = "host"
 	kFlowLog    = "flow_log"
+	kStep       = "step"
+	kHoldStep   = "hold_step"
+	kHeldStep   = "held_step"
+	kExecStep   = "exec_step"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -49,6 +53,35 @@ func formatSpec() map[string][]field {
 			{"internet", "object:" + kInternet, false},
 			{"flow_logs", "map:" + kFlowLog, false},
 			{"expect", "list:" + kProbe, false},
+			{"steps", "list:" + kStep, false},
+		},
+		kStep: {
+			{"probe", "object:" + kProbe, false},
+			{"hold", "object:" + kHoldStep, false},
+			{"held", "object:" + kHeldStep, false},
+			{"sg", "string", false},
+			{"nacl", "string", false},
+			{"route", "string", false},
+			{"set", "string", false},
+			{"exec", "object:" + kExecStep, false},
+			{"wait", "duration", false},
+			{"description", "string", false},
+		},
+		kHoldStep: {
+			{"name", "string", true},
+			{"from", "string", true},
+			{"to", "string", true},
+			{"port", "int", true},
+		},
+		kHeldStep: {
+			{"name", "string", true},
+			{"result", "string", true},
+		},
+		kExecStep: {
+			{"instance", "string", true},
+			{"command", "string", true},
+			{"exit_code", "int", false},
+			{"output", "string", false},
 		},
 		kFlowLog: {
 			{"resource", "string", true},

@@ -61,6 +61,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 	v.room()
 	v.internetChecks()
 	v.flowLogChecks()
+	v.steps()
 	for i, pr := range sc.Expect {
 		v.probe(i, pr)
 	}

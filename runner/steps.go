@@ -1,0 +1,218 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// heldConn is a connection a hold step opened, with the echo server at its other end.
+type heldConn struct {
+	c  net.Conn
+	ln net.Listener
+}
+
+// runSteps runs a scenario's steps in order. A step that changes the lab reports a failure when
+// the change is refused; probes and held checks compare what happened with what the step
+// expects.
+func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Options, progress func(*ProbeResult)) []ProbeResult {
+	held := map[string]*heldConn{}
+	defer func() {
+		for _, h := range held {
+			h.c.Close()
+			h.ln.Close()
+		}
+	}()
+	var out []ProbeResult
+	for i, st := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		r := ProbeResult{Name: fmt.Sprintf("step %d: %s", i+1, stepName(st)), Pos: st.Pos.String(), Expected: "ok"}
+		var err error
+		switch st.Kind {
+		case "probe":
+			r = runProbe(l, st.Probe, opts)
+			r.Name = fmt.Sprintf("step %d: %s", i+1, r.Name)
+		case "hold":
+			var h *heldConn
+			h, err = hold(l, st.Hold)
+			if err == nil {
+				held[st.Hold.Name] = h
+			}
+		case "held":
+			r.Expected = st.Held.Result
+			r.Observed = "deny"
+			if h := held[st.Held.Name]; h != nil && echo(h.c) {
+				r.Observed = "allow"
+			}
+			r.Passed = r.Observed == r.Expected
+			r.Detail = "data over the held connection " + st.Held.Name
+		case "sg", "nacl", "route", "set":
+			err = apply(l, st.Kind, st.Command)
+		case "exec":
+			err = execStep(ctx, l, st.Exec)
+		case "wait":
+			select {
+			case <-time.After(st.Wait):
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		switch st.Kind {
+		case "probe", "held":
+		default:
+			r.Observed, r.Passed, r.Detail = "ok", err == nil, "done"
+			if err != nil {
+				r.Observed, r.Detail = "error", err.Error()
+			}
+		}
+		if st.Description != "" {
+			r.Detail = st.Description + ": " + r.Detail
+		}
+		r.Duration = time.Since(start)
+		out = append(out, r)
+		if progress != nil {
+			progress(&out[len(out)-1])
+		}
+	}
+	return out
+}
+
+func stepName(st *scenarios.Step) string {
+	switch st.Kind {
+	case "hold":
+		return fmt.Sprintf("hold %s: %s -> %s tcp/%d", st.Hold.Name, st.Hold.From, st.Hold.To, st.Hold.Port)
+	case "held":
+		return "held " + st.Held.Name
+	case "sg", "nacl", "route", "set":
+		return st.Kind + " " + st.Command
+	case "exec":
+		return fmt.Sprintf("exec %s: %s", st.Exec.Instance, st.Exec.Command)
+	case "wait":
+		return "wait " + st.Wait.String()
+	}
+	return st.Kind
+}
+
+// hold starts a TCP echo server in the target and connects to it from the source.
+func hold(l *lab.Lab, h *scenarios.HoldStep) (*heldConn, error) {
+	dst, err := l.ResolveTarget(h.To)
+	if err != nil {
+		return nil, err
+	}
+	owner, _ := strings.CutSuffix(h.To, "@public")
+	owner, _, _ = strings.Cut(owner, ".")
+	if _, err := netip.ParseAddr(h.To); err == nil {
+		owner = ownerOf(l, dst)
+	}
+	hc := &heldConn{}
+	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, owner), func() error {
+		var err error
+		hc.ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", h.Port))
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("listen in %s: %w", owner, err)
+	}
+	go func() {
+		for {
+			c, err := hc.ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	from, _, _ := strings.Cut(h.From, ".")
+	err = hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, from), func() error {
+		var err error
+		hc.c, err = net.DialTimeout("tcp4", net.JoinHostPort(dst.String(), strconv.Itoa(h.Port)), 2*time.Second)
+		return err
+	})
+	if err != nil {
+		hc.ln.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return hc, nil
+}
+
+var echoSeq int
+
+// echo sends a token over c and reports whether it came back within a second.
+func echo(c net.Conn) bool {
+	echoSeq++
+	tok := []byte(fmt.Sprintf("held-%08d", echoSeq))
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write(tok); err != nil {
+		return false
+	}
+	got := make([]byte, len(tok))
+	_, err := io.ReadFull(c, got)
+	return err == nil && string(got) == string(tok)
+}
+
+// apply runs a one-line change command on the lab, the way `ec2sim KIND` does.
+func apply(l *lab.Lab, kind, cmd string) error {
+	f := strings.Fields(cmd)
+	switch kind + " " + f[0] {
+	case "sg authorize":
+		return l.Authorize(f[1], f[2], f[3])
+	case "sg revoke":
+		return l.Revoke(f[1], f[2], f[3])
+	case "sg attach":
+		return l.AttachGroup(f[1], f[2])
+	case "sg detach":
+		return l.DetachGroup(f[1], f[2])
+	case "nacl add", "nacl replace":
+		return l.SetACLEntry(f[1], f[2], strings.Join(f[3:], " "), f[0] == "replace")
+	case "nacl delete":
+		n, _ := strconv.Atoi(f[3])
+		return l.DeleteACLEntry(f[1], f[2], n)
+	case "nacl associate":
+		return l.AssociateACL(f[1], f[2])
+	case "route add":
+		return l.AddRoute(f[1], f[2], f[3])
+	case "route delete":
+		return l.DeleteRoute(f[1], f[2])
+	case "route associate":
+		return l.AssociateRouteTable(f[1], f[2])
+	}
+	if kind == "set" && len(f) == 3 {
+		return l.SetSourceDestCheck(f[0], f[2] == "on")
+	}
+	return fmt.Errorf("%s %q: not a command", kind, cmd)
+}
+
+// execStep runs a command inside an instance and checks its exit status and output.
+func execStep(ctx context.Context, l *lab.Lab, e *scenarios.ExecStep) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	out, err := hypervisor.CommandContext(ctx, l.Plan.Lab, e.Instance, "/bin/sh", "-c", e.Command).CombinedOutput()
+	code := 0
+	if err != nil {
+		code = -1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+	}
+	if code != e.ExitCode {
+		return fmt.Errorf("exit status %d, want %d; output: %s", code, e.ExitCode, strings.TrimSpace(string(out)))
+	}
+	if e.Output != "" && !strings.Contains(string(out), e.Output) {
+		return fmt.Errorf("output does not contain %q: %s", e.Output, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
