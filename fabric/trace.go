@@ -45,7 +45,11 @@ type Blocker struct {
 
 // PathResult is one direction of a trace.
 type PathResult struct {
-	Reachable bool      `json:"reachable"`
+	Reachable bool `json:"reachable"`
+	// Appliance is set when the path ends at an instance that does not hold the destination (a
+	// router, firewall or NAT instance with its source/dest check off): what that instance's
+	// kernel does next (forward, masquerade) is not traced.
+	Appliance string    `json:"appliance,omitempty"`
 	Hops      []Hop     `json:"hops"`
 	Blockers  []Blocker `json:"blockers,omitempty"`
 	Verdict   string    `json:"verdict"`
@@ -175,6 +179,17 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 	var v Verdict
 	Decide(&p, s.From, st, tr, &v)
 	res := &TraceResult{Forward: pathResult(st, &v)}
+	if res.Forward.Reachable && st.ENIs[v.Out].Kind == KindInstance {
+		dst := p.Dst
+		if v.SetDst.IsValid() {
+			dst = v.SetDst
+		}
+		if !st.ENIs[v.Out].Identity.Owns(dst) {
+			res.Forward.Appliance = eniName(st, v.Out)
+			res.Forward.Verdict = "delivered to the appliance " + res.Forward.Appliance + "; its forwarding is not traced"
+			return res, nil
+		}
+	}
 	if !res.Forward.Reachable {
 		res.Forward.Blockers = blockers(st, &p, s.From, &v, tr)
 		return res, nil

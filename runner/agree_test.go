@@ -48,6 +48,11 @@ func TestTraceAgreesWithEngine(t *testing.T) {
 					t.Errorf("%s: trace: %v", results[i].Name, err)
 					continue
 				}
+				if tr.Forward.Appliance != "" {
+					// Trace stops at an appliance (its kernel's forwarding and NAT are not
+					// modelled); the engine's side of such probes is covered by the suites.
+					continue
+				}
 				predicted := tr.Forward.Reachable && tr.Return != nil && tr.Return.Reachable
 				if predicted != (results[i].Observed == "allow") {
 					t.Errorf("%s: trace predicts reachable=%v, the engine did %s (%s); forward %s, return %+v",

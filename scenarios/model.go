@@ -41,7 +41,7 @@ type Scenario struct {
 	// FlowLogs are created when the lab comes up.
 	FlowLogs []*FlowLog
 	// Steps run in file order after the expect: probes.
-	Steps []*Step
+	Steps    []*Step
 	Expect   []*Probe
 	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }

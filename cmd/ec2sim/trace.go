@@ -93,6 +93,7 @@ func runTrace(args []string) error {
 		where = "lab " + name + " (current rules)"
 	}
 	blocked := !res.Forward.Reachable || (res.Return != nil && !res.Return.Reachable)
+	appliance := res.Forward.Appliance != ""
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -112,6 +113,10 @@ func runTrace(args []string) error {
 	printPath(os.Stdout, "forward", &res.Forward)
 	if res.Return != nil {
 		printPath(os.Stdout, "return", res.Return)
+	}
+	if appliance {
+		fmt.Printf("result: reaches the appliance %s; what its kernel forwards is not traced (trace from it to continue)\n", res.Forward.Appliance)
+		return nil
 	}
 	if blocked {
 		fmt.Println("result: NOT REACHABLE")
