@@ -969,9 +969,20 @@ func TestCaptureShowsWhatTheInstanceReceives(t *testing.T) {
 	if len(delivered) != len(seen) {
 		t.Fatalf("the capture delivered %d frames to port 80, tcpdump inside saw %d", len(delivered), len(seen))
 	}
-	for i := range seen {
-		if !bytes.Equal(seen[i], delivered[i]) {
-			t.Errorf("frame %d: inside web\n% x\ncapture\n% x", i+1, seen[i], delivered[i])
+	// Two connections run on different engine goroutines, so their frames may interleave
+	// differently here and in the kernel: compare as multisets.
+	hexes := func(fs [][]byte) []string {
+		var s []string
+		for _, f := range fs {
+			s = append(s, hex.EncodeToString(f))
+		}
+		slices.Sort(s)
+		return s
+	}
+	hs, hd := hexes(seen), hexes(delivered)
+	for i := range hs {
+		if hs[i] != hd[i] {
+			t.Errorf("inside web\n%s\ncapture\n%s", hs[i], hd[i])
 		}
 	}
 }
