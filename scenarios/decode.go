@@ -120,6 +120,10 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 				})
 				sc.FlowLogs = append(sc.FlowLogs, fl)
 			})
+		case "peerings":
+			d.namedMap(v, "peerings", func(name string, k, v *yaml.Node) { sc.Peerings = append(sc.Peerings, d.peering(name, k, v)) })
+		case "on_prem":
+			d.namedMap(v, "on_prem", func(name string, k, v *yaml.Node) { sc.OnPrem = append(sc.OnPrem, d.onPrem(name, k, v)) })
 		}
 	})
 	return sc
@@ -174,6 +178,12 @@ func (d *decoder) vpc(name string, k, n *yaml.Node) *VPC {
 			groupsNode = val
 		case "internet_gateway":
 			v.InternetGateway, _ = d.boolean(val, what+": internet_gateway")
+		case "vpn_gateway":
+			v.VPNGateway, _ = d.str(val, what+": vpn_gateway")
+		case "nat_gateways":
+			d.namedMap(val, what+": nat_gateways", func(gn string, k, val *yaml.Node) {
+				v.NATGateways = append(v.NATGateways, d.natGateway(name, gn, k, val))
+			})
 		case "route_tables":
 			d.namedMap(val, what+": route_tables", func(tn string, k, val *yaml.Node) {
 				v.RouteTables = append(v.RouteTables, d.routeTable(name, tn, k, val))
@@ -507,9 +517,18 @@ func (d *decoder) eniField(e *ENI, field string, v *yaml.Node, what string) {
 
 // seconds reads a whole number of seconds, as AWS's ConnectionTrackingSpecification takes them.
 func (d *decoder) seconds(n *yaml.Node, what string) time.Duration {
-	v, _ := d.integer(n, what+" (seconds)")
+	v, ok := d.integer(n, what+" (seconds)")
+	if ok && (v < -maxSeconds || v > maxSeconds) {
+		// Validation names the field's range; here only what a Duration cannot hold is refused.
+		d.p.errorf(d.pos(d.resolve(n)), "%s: %d seconds: want a number of seconds from 0 to %d", what, v, maxSeconds)
+		return 0
+	}
 	return time.Duration(v) * time.Second
 }
+
+// maxSeconds bounds every number of seconds in the file (about 68 years), far beyond any
+// setting's range and far within what a time.Duration holds.
+const maxSeconds = 1<<31 - 1
 
 func (d *decoder) probe(i int, n *yaml.Node) *Probe {
 	pr := &Probe{Pos: d.pos(d.resolve(n))}

@@ -30,7 +30,7 @@ func Format(sc *Scenario) ([]byte, error) {
 			cm := mapping(true)
 			addTimeouts(cm, c.TCPEstablished, c.UDP, c.UDPStream)
 			if c.RelatedICMP {
-				add(cm, "related_icmp", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+				add(cm, "related_icmp", boolean(true))
 			}
 			if c.Allowance != 0 {
 				addInt(cm, "allowance", c.Allowance)
@@ -45,6 +45,28 @@ func Format(sc *Scenario) ([]byte, error) {
 			add(vpcs, v.Name, formatVPC(v))
 		}
 		add(root, "vpcs", vpcs)
+	}
+	if len(sc.Peerings) > 0 {
+		ps := mapping(false)
+		for _, p := range sc.Peerings {
+			pm := mapping(true)
+			addStr(pm, "requester", p.Requester)
+			addStr(pm, "accepter", p.Accepter)
+			add(ps, p.Name, pm)
+		}
+		add(root, "peerings", ps)
+	}
+	if len(sc.OnPrem) > 0 {
+		os := mapping(false)
+		for _, o := range sc.OnPrem {
+			om := mapping(false)
+			addStr(om, "cidr", o.CIDR.String())
+			if o.Hosts != nil {
+				add(om, "hosts", formatHosts(o.Hosts))
+			}
+			add(os, o.Name, om)
+		}
+		add(root, "on_prem", os)
 	}
 	if len(sc.PrefixLists) > 0 {
 		pls := mapping(false)
@@ -63,20 +85,14 @@ func Format(sc *Scenario) ([]byte, error) {
 	if len(sc.Instances) > 0 {
 		ins := mapping(false)
 		for _, in := range sc.Instances {
-			add(ins, in.Name, formatInstance(in))
+			add(ins, in.Name, formatInstance(sc, in))
 		}
 		add(root, "instances", ins)
 	}
 	if sc.Internet != nil {
 		im := mapping(false)
-		hosts := mapping(false)
-		for _, h := range sc.Internet.Hosts {
-			hm := mapping(true)
-			addStr(hm, "ip", h.IP.String())
-			add(hosts, h.Name, hm)
-		}
-		if len(hosts.Content) > 0 {
-			add(im, "hosts", hosts)
+		if len(sc.Internet.Hosts) > 0 {
+			add(im, "hosts", formatHosts(sc.Internet.Hosts))
 		} else {
 			im.Style = yaml.FlowStyle
 		}
@@ -168,7 +184,10 @@ func formatVPC(v *VPC) *yaml.Node {
 	m := mapping(false)
 	addStr(m, "cidr", v.CIDR.String())
 	if v.InternetGateway {
-		add(m, "internet_gateway", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+		add(m, "internet_gateway", boolean(true))
+	}
+	if v.VPNGateway != "" {
+		addStr(m, "vpn_gateway", v.VPNGateway)
 	}
 	if len(v.Subnets) > 0 {
 		subnets := mapping(false)
@@ -182,7 +201,7 @@ func formatVPC(v *VPC) *yaml.Node {
 				addStr(sm, "network_acl", s.NetworkACL)
 			}
 			if s.MapPublicIP {
-				add(sm, "map_public_ip_on_launch", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+				add(sm, "map_public_ip_on_launch", boolean(true))
 			}
 			add(subnets, s.Name, sm)
 		}
@@ -212,43 +231,81 @@ func formatVPC(v *VPC) *yaml.Node {
 	if len(groups.Content) > 0 {
 		add(m, "security_groups", groups)
 	}
-	if len(v.RouteTables) > 0 {
-		tables := mapping(false)
-		for _, t := range v.RouteTables {
-			tm := mapping(false)
-			if t.Main {
-				add(tm, "main", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	if len(v.NATGateways) > 0 {
+		nats := mapping(false)
+		for _, g := range v.NATGateways {
+			gm := mapping(true)
+			addStr(gm, "subnet", strings.TrimPrefix(g.Subnet, v.Name+"/"))
+			if g.ElasticIP.IsValid() {
+				addStr(gm, "elastic_ip", g.ElasticIP.String())
 			}
-			routes := sequence(len(t.Routes) == 0)
-			for _, r := range t.Routes {
-				rm := mapping(true)
-				addStr(rm, "destination", r.Destination.String())
-				addStr(rm, "target", r.Target.String())
-				routes.Content = append(routes.Content, rm)
+			if g.Private {
+				add(gm, "private", boolean(true))
 			}
-			add(tm, "routes", routes)
-			add(tables, t.Name, tm)
+			add(nats, g.Name, gm)
 		}
+		add(m, "nat_gateways", nats)
+	}
+	// AWS's main table and default ACL, which Parse adds when the file has none, are left out.
+	tables := mapping(false)
+	for _, t := range v.RouteTables {
+		if t.Implicit {
+			continue
+		}
+		tm := mapping(false)
+		if t.Main {
+			add(tm, "main", boolean(true))
+		}
+		routes := sequence(len(t.Routes) == 0)
+		for _, r := range t.Routes {
+			rm := mapping(true)
+			addStr(rm, "destination", r.Destination.String())
+			addStr(rm, "target", r.Target.String())
+			routes.Content = append(routes.Content, rm)
+		}
+		add(tm, "routes", routes)
+		add(tables, t.Name, tm)
+	}
+	if len(tables.Content) > 0 {
 		add(m, "route_tables", tables)
 	}
-	if len(v.NetworkACLs) > 0 {
-		acls := mapping(false)
-		for _, a := range v.NetworkACLs {
-			am := mapping(false)
-			if a.Ingress != nil {
-				add(am, "ingress", formatACLEntries(a.Ingress))
-			}
-			if a.Egress != nil {
-				add(am, "egress", formatACLEntries(a.Egress))
-			}
-			if len(am.Content) == 0 {
-				am.Style = yaml.FlowStyle
-			}
-			add(acls, a.Name, am)
+	acls := mapping(false)
+	for _, a := range v.NetworkACLs {
+		if a.Implicit {
+			continue
 		}
+		am := mapping(false)
+		if a.Ingress != nil {
+			add(am, "ingress", formatACLEntries(a.Ingress))
+		}
+		if a.Egress != nil {
+			add(am, "egress", formatACLEntries(a.Egress))
+		}
+		if len(am.Content) == 0 {
+			am.Style = yaml.FlowStyle
+		}
+		add(acls, a.Name, am)
+	}
+	if len(acls.Content) > 0 {
 		add(m, "network_acls", acls)
 	}
 	return m
+}
+
+// formatHosts writes hosts in their short form, name: address.
+func formatHosts(hosts []*Host) *yaml.Node {
+	m := mapping(false)
+	for _, h := range hosts {
+		addStr(m, h.Name, h.IP.String())
+	}
+	if len(hosts) == 0 {
+		m.Style = yaml.FlowStyle
+	}
+	return m
+}
+
+func boolean(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
 }
 
 func formatACLEntries(es []*ACLEntry) *yaml.Node {
@@ -325,19 +382,25 @@ func formatRules(rules []*Rule) *yaml.Node {
 	return s
 }
 
-func formatInstance(in *Instance) *yaml.Node {
+func formatInstance(sc *Scenario, in *Instance) *yaml.Node {
 	shorthand := len(in.ENIs) == 1 && in.ENIs[0].Description == ""
 	m := mapping(shorthand && in.UserData == "")
 	if in.Type != "" {
 		addStr(m, "type", in.Type)
 	}
+	// Parse gives eth0 of a single-ENI instance the public IP its subnet maps; to keep or refuse
+	// it, the file says nothing or public_ip: false.
+	mapped := false
+	if sn := sc.Subnet(in.ENIs[0].Subnet); sn != nil && len(in.ENIs) == 1 && !in.ENIs[0].ElasticIP.IsValid() {
+		mapped = sn.MapPublicIP
+	}
 	if shorthand {
-		formatENI(m, in.ENIs[0])
+		formatENI(m, in.ENIs[0], mapped)
 	} else {
 		enis := sequence(false)
-		for _, e := range in.ENIs {
+		for k, e := range in.ENIs {
 			em := mapping(true)
-			formatENI(em, e)
+			formatENI(em, e, k == 0 && mapped)
 			enis.Content = append(enis.Content, em)
 		}
 		add(m, "enis", enis)
@@ -349,7 +412,8 @@ func formatInstance(in *Instance) *yaml.Node {
 }
 
 // formatENI adds an ENI's fields to m: an enis: entry, or the instance itself for the shorthand.
-func formatENI(m *yaml.Node, e *ENI) {
+// mapped says whether the ENI's subnet gives it a public IP unless the file says otherwise.
+func formatENI(m *yaml.Node, e *ENI, mapped bool) {
 	addStr(m, "subnet", e.Subnet)
 	if e.IP.IsValid() {
 		addStr(m, "ip", e.IP.String())
@@ -362,7 +426,7 @@ func formatENI(m *yaml.Node, e *ENI) {
 		add(m, "secondary_ips", s)
 	}
 	if !e.SourceDestCheck {
-		add(m, "source_dest_check", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"})
+		add(m, "source_dest_check", boolean(false))
 	}
 	if !(len(e.SecurityGroups) == 1 && e.SecurityGroups[0] == DefaultGroup) && len(e.SecurityGroups) > 0 {
 		s := sequence(true)
@@ -371,8 +435,8 @@ func formatENI(m *yaml.Node, e *ENI) {
 		}
 		add(m, "security_groups", s)
 	}
-	if e.PublicIP {
-		add(m, "public_ip", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	if e.PublicIP != mapped {
+		add(m, "public_ip", boolean(e.PublicIP))
 	}
 	if e.ElasticIP.IsValid() {
 		addStr(m, "elastic_ip", e.ElasticIP.String())

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -24,67 +26,81 @@ func (d *decoder) internet(k, n *yaml.Node) *Internet {
 		d.mark(in, field, v)
 		if field == "hosts" {
 			d.namedMap(v, "internet: hosts", func(name string, k, v *yaml.Node) {
-				h := &Host{Name: name, Pos: d.pos(k)}
-				d.object(v, kHost, "internet host "+name, func(f string, _, v *yaml.Node) {
-					d.mark(h, f, v)
-					if f == "ip" {
-						h.IP, _ = d.addr(v, "internet host "+name+": ip")
-					}
-				})
-				in.Hosts = append(in.Hosts, h)
+				in.Hosts = append(in.Hosts, d.host("internet host "+name, name, k, v))
 			})
 		}
 	})
 	return in
 }
 
-// internetChecks validates the internet's hosts and every public address: documentation
-// ranges only, unique, and names that do not collide with instances.
+// host decodes a host of the internet or of an on-premises network: its bare address
+// (client: 203.0.113.10) or a mapping ({ip: 203.0.113.10}).
+func (d *decoder) host(what, name string, k, n *yaml.Node) *Host {
+	h := &Host{Name: name, Pos: d.pos(k)}
+	if r := d.resolve(n); r.Kind == yaml.ScalarNode {
+		d.mark(h, "ip", r)
+		h.IP, _ = d.addr(r, what)
+		return h
+	}
+	d.object(n, kHost, what, func(f string, _, v *yaml.Node) {
+		d.mark(h, f, v)
+		if f == "ip" {
+			h.IP, _ = d.addr(v, what+": ip")
+		}
+	})
+	return h
+}
+
+// internetChecks validates the internet's hosts and every public address (internet hosts,
+// Elastic IPs of ENIs and NAT gateways): documentation ranges only, each used once, and public
+// IPs where AWS assigns them.
 func (v *validator) internetChecks() {
-	public := map[string]string{} // address -> who holds it
+	type holder struct {
+		what string
+		line int
+	}
+	public := map[netip.Addr]holder{}
+	claim := func(what, field string, a netip.Addr, at Pos) {
+		switch h, taken := public[a]; {
+		case !a.IsValid():
+		case !InDocumentationRange(a):
+			v.p.errorf(at, "%s: %s %s: the simulated internet uses the documentation ranges only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24", what, field, a)
+		case taken:
+			v.p.errorf(at, "%s: %s %s is already used by %s (line %d); a public address has one holder (Resource.AlreadyAssociated)", what, field, a, h.what, h.line)
+		default:
+			public[a] = holder{what, at.Line}
+		}
+	}
 	if in := v.sc.Internet; in != nil {
 		for _, h := range in.Hosts {
 			what := "internet host " + h.Name
 			if err := checkName(h.Name); err != nil {
-				v.p.errorf(h.Pos, "%s: %v", what, err)
+				v.p.errorf(h.Pos, "internet host name: %v", err)
 			}
-			if h.Name == InternetName || v.sc.Instance(h.Name) != nil {
-				v.p.errorf(h.Pos, "%s: the name is taken by an instance or reserved; instances and internet hosts share one set of names", what)
-			}
-			at := v.where(h, "ip", h.Pos)
-			switch {
-			case !h.IP.IsValid():
-			case !InDocumentationRange(h.IP):
-				v.p.errorf(at, "%s: ip %s: the simulated internet uses the documentation ranges only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24", what, h.IP)
-			case public[h.IP.String()] != "":
-				v.p.errorf(at, "%s: ip %s is already %s's", what, h.IP, public[h.IP.String()])
-			default:
-				public[h.IP.String()] = what
-			}
+			claim(what, "ip", h.IP, v.where(h, "ip", h.Pos))
 		}
 	}
 	for _, in := range v.sc.Instances {
-		if in.Name == InternetName {
-			v.p.errorf(in.Pos, "instance %s: the name is reserved for the simulated internet", in.Name)
-		}
 		for k, e := range in.ENIs {
-			what := "instance " + in.Name + ": eth" + string(rune('0'+k))
-			if e.ElasticIP.IsValid() {
-				at := v.where(e, "elastic_ip", e.Pos)
-				switch {
-				case e.PublicIP:
-					v.p.errorf(at, "%s: give public_ip or elastic_ip, not both", what)
-				case !InDocumentationRange(e.ElasticIP):
-					v.p.errorf(at, "%s: elastic_ip %s: public addresses come from the documentation ranges only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24", what, e.ElasticIP)
-				case public[e.ElasticIP.String()] != "":
-					v.p.errorf(at, "%s: elastic_ip %s is already %s's", what, e.ElasticIP, public[e.ElasticIP.String()])
-				default:
-					public[e.ElasticIP.String()] = what
-				}
+			what := fmt.Sprintf("instance %s: eth%d", in.Name, k)
+			pubAt := v.where(e, "public_ip", e.Pos)
+			switch {
+			case e.PublicIP && e.ElasticIP.IsValid():
+				v.p.errorf(v.where(e, "elastic_ip", e.Pos), "%s: give public_ip or elastic_ip, not both (an Elastic IP replaces the automatic public IP)", what)
+			case e.PublicIP && k > 0:
+				v.p.errorf(pubAt, "%s: public_ip: AWS assigns an automatic public IP to eth0 only; give eth%d an elastic_ip instead", what, k)
+			case e.PublicIP && len(in.ENIs) > 1:
+				v.p.errorf(pubAt, "%s: public_ip: AWS assigns no automatic public IP to an instance launched with more than one network interface (it has %d); give eth0 an elastic_ip instead", what, len(in.ENIs))
 			}
-			if (e.PublicIP || e.ElasticIP.IsValid()) && !v.vpcHasIGW(e.VPCName()) {
+			claim(what, "elastic_ip", e.ElasticIP, v.where(e, "elastic_ip", e.Pos))
+			if (e.PublicIP || e.ElasticIP.IsValid()) && !v.vpcHasIGW(e.VPCName()) && v.sc.VPC(e.VPCName()) != nil {
 				v.p.warnf(v.where(e, "public_ip", v.where(e, "elastic_ip", e.Pos)), "%s: a public address in VPC %s, which has no internet gateway: it will not reach the internet (AWS allows it)", what, e.VPCName())
 			}
+		}
+	}
+	for _, vpc := range v.sc.VPCs {
+		for _, g := range vpc.NATGateways {
+			claim("NAT gateway "+g.Qualified(), "elastic_ip", g.ElasticIP, v.where(g, "elastic_ip", g.Pos))
 		}
 	}
 }
@@ -94,19 +110,14 @@ func (v *validator) vpcHasIGW(name string) bool {
 	return vpc != nil && vpc.InternetGateway
 }
 
-// HasPublicAddress reports whether ENI k of instance in gets a public or Elastic IP: asked for,
-// or eth0 in a subnet that maps public IPs on launch.
+// HasPublicAddress reports whether ENI k of instance in has a public or Elastic IP. After Parse,
+// PublicIP already says whether the subnet's map_public_ip_on_launch gave it one.
 func (s *Scenario) HasPublicAddress(in *Instance, k int) bool {
+	if k < 0 || k >= len(in.ENIs) {
+		return false
+	}
 	e := in.ENIs[k]
-	if e.PublicIP || e.ElasticIP.IsValid() {
-		return true
-	}
-	if k == 0 {
-		if sub := s.Subnet(e.Subnet); sub != nil {
-			return sub.MapPublicIP
-		}
-	}
-	return false
+	return e.PublicIP || e.ElasticIP.IsValid()
 }
 
 // splitPublic splits "instance@public" into the instance and whether the public address is meant.

@@ -38,6 +38,10 @@ type Scenario struct {
 	// Internet is the simulated internet: hosts in the documentation ranges that reach
 	// instances through internet gateways; nil when the scenario has none.
 	Internet *Internet
+	// Peerings are the VPC peering connections, in file order.
+	Peerings []*Peering
+	// OnPrem are the on-premises networks that VPN gateways connect to, in file order.
+	OnPrem []*OnPrem
 	// FlowLogs are created when the lab comes up.
 	FlowLogs []*FlowLog
 	// Steps run in file order after the expect: probes.
@@ -107,13 +111,20 @@ type VPC struct {
 	// SecurityGroups always holds the VPC's "default" group first (implicit or overridden by the
 	// file), then the file's other groups in file order.
 	SecurityGroups []*SecurityGroup
-	// InternetGateway: an internet gateway is attached to the VPC.
+	// InternetGateway: an internet gateway is attached to the VPC (at most one, as in AWS).
 	InternetGateway bool
-	// RouteTables are the VPC's route tables in file order; the one with Main set is the main
-	// table. With none declared main, the VPC's main table is AWS's: the local route only.
+	// VPNGateway names the on-premises network (Scenario.OnPrem) that the virtual private
+	// gateway attached to the VPC connects to; "" = no VPN gateway.
+	VPNGateway string
+	// NATGateways are the VPC's NAT gateways, in file order.
+	NATGateways []*NATGateway
+	// RouteTables always holds exactly one main table, first: the file's (main: true, or the
+	// table named main) or, when the file declares none, an Implicit one named main with the
+	// local route only, as AWS creates it. The file's other tables follow in file order.
 	RouteTables []*RouteTable
-	// NetworkACLs are the VPC's network ACLs in file order; one named "default" overrides the
-	// default ACL, which is otherwise AWS's: rule 100 allows all IPv4 in and out.
+	// NetworkACLs always holds the VPC's default ACL first: the file's (named default) or an
+	// Implicit one with AWS's rules (rule 100 allows all IPv4 in and out). The file's other ACLs
+	// follow in file order.
 	NetworkACLs []*NetworkACL
 	Pos         Pos
 }
@@ -126,7 +137,8 @@ type Subnet struct {
 	// and its default ACL, as on AWS.
 	RouteTable string
 	NetworkACL string
-	// MapPublicIP gives the eth0 of every instance launched in the subnet a public IP.
+	// MapPublicIP (map_public_ip_on_launch) gives eth0 of every single-ENI instance launched in
+	// the subnet a public IP; Parse has already set ENI.PublicIP where it applies.
 	MapPublicIP bool
 	Pos         Pos
 }
@@ -206,8 +218,10 @@ type ENI struct {
 	// ConnTracking overrides the lab's conntrack idle timeouts for this ENI (AWS's
 	// ConnectionTrackingSpecification); nil = the lab's.
 	ConnTracking *ConnTracking
-	// PublicIP asks for an auto-assigned public IP; ElasticIP gives a fixed one. Both come from
-	// the documentation ranges, and the internet gateway maps them to the primary private IP.
+	// PublicIP: the ENI gets an auto-assigned public IP, asked for with public_ip: true or given by
+	// its subnet's map_public_ip_on_launch (eth0 of a single-ENI instance only, as in AWS);
+	// ElasticIP gives a fixed one instead (zero = none). Both come from the documentation
+	// ranges, and the internet gateway maps them to the primary private IP.
 	PublicIP    bool
 	ElasticIP   netip.Addr
 	Description string
@@ -303,7 +317,9 @@ type RouteTable struct {
 	Name, VPC string
 	Main      bool // the VPC's main table: subnets without an association use it
 	Routes    []*Route
-	Pos       Pos
+	// Implicit: the file declares no main table; this is the one AWS creates (local route only).
+	Implicit bool
+	Pos      Pos
 }
 
 // Route is one route of a table.
@@ -315,8 +331,11 @@ type Route struct {
 
 // RouteTarget is where a route sends traffic.
 type RouteTarget struct {
-	// Kind is instance (the instance's eth0), eni (NAME is instance.ethN) or blackhole.
+	// Kind is igw (the VPC's internet gateway), nat (a NAT gateway of the VPC), instance (the
+	// instance's eth0), eni, vgw (the VPC's VPN gateway), peering or blackhole.
 	Kind string
+	// Name is the NAT gateway, instance or peering connection, "INSTANCE.ethN" for eni, and
+	// empty for igw, vgw and blackhole.
 	Name string
 	Pos  Pos
 }
@@ -333,9 +352,11 @@ func (t RouteTarget) String() string {
 // wins, then the final deny (rule * — 32767 for IPv4, 32768 for IPv6).
 type NetworkACL struct {
 	Name, VPC       string
-	Default         bool // the VPC's default ACL
+	Default         bool // the VPC's default ACL (named default)
 	Ingress, Egress []*ACLEntry
-	Pos             Pos
+	// Implicit: the file does not declare the default ACL; this is AWS's.
+	Implicit bool
+	Pos      Pos
 }
 
 // ACLEntry is one numbered NACL rule.
@@ -363,7 +384,7 @@ type Internet struct {
 	Pos   Pos
 }
 
-// Host is a host of the simulated internet.
+// Host is a host of the simulated internet or of an on-premises network.
 type Host struct {
 	Name string
 	IP   netip.Addr

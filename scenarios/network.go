@@ -10,7 +10,7 @@ import (
 
 // Route tables and network ACLs (aws-semantics.md §1.3, §1.5).
 
-const targetHelp = "igw, instance/NAME, eni/INSTANCE.ethN or blackhole"
+const targetHelp = "igw, nat/NAME, instance/NAME, eni/INSTANCE.ethN, vgw, peering/NAME or blackhole"
 
 func (d *decoder) routeTable(vpc, name string, k, n *yaml.Node) *RouteTable {
 	t := &RouteTable{Name: name, VPC: vpc, Pos: d.pos(k)}
@@ -143,21 +143,57 @@ func (d *decoder) aclEntry(n *yaml.Node, what string) *ACLEntry {
 	return e
 }
 
-// networkDefaults marks a table named main as the VPC's main table when no table says main:
-// true, and canonicalises NACL CIDRs with a warning as AWS does. A VPC whose file declares no
-// main table has AWS's (the local route only) and one whose file declares no default ACL has
-// AWS's (allow all in and out); the lab makes those, so that a model written by Format reads back
-// the same.
+// networkDefaults completes a VPC's route tables and network ACLs the way AWS has them: the main
+// table first (the one that says main: true, else the one named main, else an Implicit one with
+// the local route only), the default ACL first (the file's, else an Implicit one allowing all
+// IPv4 in and out; a direction the file's default ACL leaves out keeps AWS's rule 100), and NACL
+// CIDRs canonicalised with a warning, as AWS does.
 func (d *decoder) networkDefaults(v *VPC) {
-	hasMain := false
+	var main *RouteTable
 	for _, t := range v.RouteTables {
-		hasMain = hasMain || t.Main
-	}
-	for _, t := range v.RouteTables {
-		if !hasMain && t.Name == MainRouteTable {
-			t.Main = true
+		if t.Main && main == nil {
+			main = t
 		}
 	}
+	if main == nil {
+		for _, t := range v.RouteTables {
+			if t.Name != MainRouteTable {
+				continue
+			}
+			if d.has(t, "main") {
+				d.p.errorf(d.where(t, "main", t.Pos), "route table %s/%s: main: false, but no other table of the VPC says main: true; the table named main is the main table unless another one is (remove main: false, or set main: true on another table)", v.Name, t.Name)
+			}
+			t.Main, main = true, t
+		}
+	}
+	if main == nil {
+		main = &RouteTable{Name: MainRouteTable, VPC: v.Name, Main: true, Routes: []*Route{}, Implicit: true, Pos: v.Pos}
+		v.RouteTables = append(v.RouteTables, main)
+	}
+	v.RouteTables = firstOf(v.RouteTables, main)
+	for _, t := range v.RouteTables {
+		if t.Routes == nil {
+			t.Routes = []*Route{}
+		}
+	}
+	var def *NetworkACL
+	for _, a := range v.NetworkACLs {
+		if a.Name == DefaultACL && def == nil {
+			def = a
+		}
+	}
+	if def == nil {
+		def = &NetworkACL{Name: DefaultACL, VPC: v.Name, Implicit: true, Pos: v.Pos}
+		v.NetworkACLs = append(v.NetworkACLs, def)
+	}
+	def.Default = true
+	if def.Ingress == nil {
+		def.Ingress = []*ACLEntry{allowAllACLEntry(def.Pos)}
+	}
+	if def.Egress == nil {
+		def.Egress = []*ACLEntry{allowAllACLEntry(def.Pos)}
+	}
+	v.NetworkACLs = firstOf(v.NetworkACLs, def)
 	for _, a := range v.NetworkACLs {
 		for _, list := range [][]*ACLEntry{a.Ingress, a.Egress} {
 			for _, e := range list {
@@ -168,6 +204,24 @@ func (d *decoder) networkDefaults(v *VPC) {
 			}
 		}
 	}
+}
+
+// firstOf moves x to the front of list, keeping the others' order.
+func firstOf[T comparable](list []T, x T) []T {
+	out := make([]T, 0, len(list))
+	out = append(out, x)
+	for _, y := range list {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+// allowAllACLEntry is rule 100 of AWS's default network ACL, in either direction: allow all IPv4.
+func allowAllACLEntry(at Pos) *ACLEntry {
+	return &ACLEntry{Number: 100, Allow: true, Proto: ProtoAll, FromPort: 0, ToPort: 65535, ICMPType: -1, ICMPCode: -1,
+		CIDR: netip.MustParsePrefix("0.0.0.0/0"), Pos: at}
 }
 
 // Limits of network ACLs and route tables.
@@ -184,6 +238,12 @@ var linkLocalReserved = []netip.Prefix{netip.MustParsePrefix("169.254.168.0/22")
 func (v *validator) network(vpc *VPC) {
 	tables := map[string]bool{}
 	mainName := ""
+	if len(vpc.RouteTables) == 0 || !vpc.RouteTables[0].Main {
+		v.p.errorf(vpc.Pos, "vpc %s: the first of its route tables must be its main table (every VPC has exactly one; Parse adds AWS's when the file declares none)", vpc.Name)
+	}
+	if len(vpc.NetworkACLs) == 0 || vpc.NetworkACLs[0].Name != DefaultACL {
+		v.p.errorf(vpc.Pos, "vpc %s: the first of its network ACLs must be its %q ACL (every VPC has one; Parse adds AWS's when the file declares none)", vpc.Name, DefaultACL)
+	}
 	for _, t := range vpc.RouteTables {
 		what := "route table " + vpc.Name + "/" + t.Name
 		if tables[t.Name] {
@@ -221,9 +281,9 @@ func (v *validator) network(vpc *VPC) {
 			}
 			v.routeTarget(vpc, r, rw)
 			// A route inside the VPC's CIDR is more specific than the local route: AWS allows it
-			// only for a whole subnet's CIDR, to a middlebox (an instance or ENI).
+			// only for a whole subnet's CIDR, to a middlebox (an instance or ENI) or a NAT gateway.
 			if r.Destination == vpc.CIDR {
-				v.p.errorf(at, "%s: %s is the VPC's CIDR, which the local route already covers", rw, r.Destination)
+				v.p.errorf(at, "%s: %s is the VPC's CIDR, which the local route already covers; AWS refuses a second route to it", rw, r.Destination)
 			} else if vpc.CIDR.Overlaps(r.Destination) && r.Destination.Bits() > vpc.CIDR.Bits() {
 				isSubnet := false
 				for _, s := range vpc.Subnets {
@@ -231,8 +291,11 @@ func (v *validator) network(vpc *VPC) {
 						isSubnet = true
 					}
 				}
-				if !isSubnet || (r.Target.Kind != "instance" && r.Target.Kind != "eni") {
-					v.p.errorf(at, "%s: %s is more specific than the local route; AWS allows that only for a whole subnet's CIDR with an instance or ENI target", rw, r.Destination)
+				switch k := r.Target.Kind; {
+				case !isSubnet:
+					v.p.errorf(at, "%s: %s is inside the VPC's %s, more specific than the local route, and not a subnet's CIDR; AWS refuses it (such a route must cover exactly one subnet: %s)", rw, r.Destination, vpc.CIDR, subnetCIDRs(vpc))
+				case k != "instance" && k != "eni" && k != "nat":
+					v.p.errorf(at, "%s: %s is a subnet's CIDR, more specific than the local route; AWS refuses it with target %s (only an instance, an ENI or a NAT gateway may take such a route)", rw, r.Destination, r.Target)
 				}
 			}
 		}
@@ -251,6 +314,12 @@ func (v *validator) network(vpc *VPC) {
 		if err := checkName(a.Name); err != nil {
 			v.p.errorf(a.Pos, "%s: %v", what, err)
 		}
+		if a.Default != (a.Name == DefaultACL) {
+			v.p.errorf(a.Pos, "%s: Default is %v, but the VPC's default ACL is the one named %s", what, a.Default, DefaultACL)
+		}
+		if a.VPC != vpc.Name {
+			v.p.errorf(a.Pos, "%s: its VPC field says %q but it is listed in vpc %s", what, a.VPC, vpc.Name)
+		}
 		for _, dir := range []struct {
 			name    string
 			entries []*ACLEntry
@@ -266,6 +335,9 @@ func (v *validator) network(vpc *VPC) {
 					v.p.errorf(at, "%s: %s rule %d is given twice (NetworkAclEntryAlreadyExists)", what, dir.name, e.Number)
 				}
 				nums[e.Number] = true
+				for _, pr := range checkACLEntry(e) {
+					v.p.errorf(v.where(e, pr.field, e.Pos), "%s: %s rule %d: %s", what, dir.name, e.Number, pr.msg)
+				}
 				if portKind(e.Proto) == portsRange && (e.FromPort > e.ToPort || e.FromPort < 0 || e.ToPort > 65535) {
 					if e.FromPort > e.ToPort {
 						v.p.errorf(v.where(e, "ports", e.Pos), "%s: %s rule %d: port range %d-%d is reversed; write %d-%d", what, dir.name, e.Number, e.FromPort, e.ToPort, e.ToPort, e.FromPort)
@@ -355,6 +427,10 @@ func (v *validator) routeTarget(vpc *VPC, r *Route, what string) {
 			v.p.errorf(at, "%s: target %s: instance %s has %d ENIs", what, t, inst, len(in.ENIs))
 			return
 		}
+		if t.Kind == "instance" && len(in.ENIs) > 1 {
+			v.p.errorf(at, "%s: target %s: instance %s has %d ENIs, and AWS takes an instance as a route target only when it has one (InvalidInstanceID: multiple interfaces attached); name the ENI: eni/%s.ethN", what, t, inst, len(in.ENIs), inst)
+			return
+		}
 		if sub := in.ENIs[eth].Subnet; !strings.HasPrefix(sub, vpc.Name+"/") && strings.Contains(sub, "/") {
 			v.p.errorf(at, "%s: target %s is in another VPC (%s)", what, t, sub)
 		}
@@ -365,9 +441,54 @@ func (v *validator) routeTarget(vpc *VPC, r *Route, what string) {
 		if !vpc.InternetGateway {
 			v.p.errorf(at, "%s: target igw: VPC %s has no internet gateway (set internet_gateway: true)", what, vpc.Name)
 		}
-	case "nat", "vgw", "peering":
-		v.p.errorf(at, "%s: target %s: NAT gateways, VPN gateways and peering are not supported by this version yet; want %s", what, t, targetHelp)
+	case "nat":
+		v.natRoute(vpc, r, what, at)
+	case "vgw":
+		v.vgwRoute(vpc, r, what, at)
+	case "peering":
+		v.peeringRoute(vpc, r, what, at)
 	default:
 		v.p.errorf(at, "%s: target %q: want %s", what, t, targetHelp)
 	}
+}
+
+// subnetCIDRs lists a VPC's subnets with their CIDRs, for messages.
+func subnetCIDRs(vpc *VPC) string {
+	if len(vpc.Subnets) == 0 {
+		return "the VPC has none"
+	}
+	var out []string
+	for _, sn := range vpc.Subnets {
+		out = append(out, sn.Name+" "+sn.CIDR.String())
+	}
+	return strings.Join(out, ", ")
+}
+
+// checkACLEntry checks what Parse guarantees of a NACL rule and a model built in code might not:
+// the protocol, a canonical CIDR, and the unused port and ICMP fields in their neutral values.
+func checkACLEntry(e *ACLEntry) []ruleProblem {
+	var out []ruleProblem
+	bad := func(field, format string, args ...any) {
+		out = append(out, ruleProblem{field, fmt.Sprintf(format, args...)})
+	}
+	if e.Proto < -1 || e.Proto > 255 {
+		bad("proto", "protocol %d: want %s", e.Proto, protoHelp)
+	}
+	switch {
+	case !e.CIDR.IsValid():
+		bad("cidr", "want a cidr: the source of inbound traffic, the destination of outbound")
+	case e.CIDR.Masked() != e.CIDR:
+		bad("cidr", "cidr %s has host bits set; want %s", e.CIDR, e.CIDR.Masked())
+	}
+	if portKind(e.Proto) != portsRange && (e.FromPort != 0 || e.ToPort != 65535) {
+		bad("ports", "ports %d-%d: protocol %s has no ports; want 0-65535", e.FromPort, e.ToPort, ProtoName(e.Proto))
+	}
+	if portKind(e.Proto) == portsICMP {
+		if e.ICMPType < -1 || e.ICMPType > 255 || e.ICMPCode < -1 || e.ICMPCode > 255 {
+			bad("icmp_type", "icmp type %d, code %d: want 0-255, or -1 for any", e.ICMPType, e.ICMPCode)
+		}
+	} else if e.ICMPType != -1 || e.ICMPCode != -1 {
+		bad("icmp_type", "icmp type %d, code %d on protocol %s: want -1 for both", e.ICMPType, e.ICMPCode, ProtoName(e.Proto))
+	}
+	return out
 }

@@ -46,13 +46,24 @@ func TestNetworkModel(t *testing.T) {
           - {rule: 90, action: deny, proto: icmp, icmp_type: 8, cidr: 10.0.1.77/16}
           - {rule: 200, action: allow, proto: all, cidr: 10.0.0.0/16}`))
 	v := sc.VPCs[0]
-	require.Len(t, v.RouteTables, 1)
-	rt := v.RouteTables[0]
+	require.Len(t, v.RouteTables, 2, "the implicit main table first, then rt")
+	assert.Equal(t, RouteTable{Name: "main", VPC: "main", Main: true, Routes: []*Route{}, Implicit: true, Pos: v.Pos}, *v.RouteTables[0])
+	rt := v.RouteTables[1]
 	assert.False(t, rt.Main)
 	assert.Equal(t, "instance", rt.Routes[0].Target.Kind)
 	assert.Equal(t, "fw", rt.Routes[0].Target.Name)
 	assert.Equal(t, netip.MustParsePrefix("10.0.2.0/24"), rt.Routes[0].Destination)
-	acl := v.NetworkACLs[0]
+	require.Len(t, v.NetworkACLs, 2, "the implicit default ACL first, then acl")
+	def := v.NetworkACLs[0]
+	assert.True(t, def.Default && def.Implicit)
+	assert.Equal(t, "default", def.Name)
+	for _, dir := range [][]*ACLEntry{def.Ingress, def.Egress} {
+		require.Len(t, dir, 1)
+		assert.Equal(t, ACLEntry{Number: 100, Allow: true, Proto: ProtoAll, FromPort: 0, ToPort: 65535, ICMPType: -1, ICMPCode: -1,
+			CIDR: netip.MustParsePrefix("0.0.0.0/0"), Pos: v.Pos}, *dir[0], "AWS's default ACL: rule 100 allows all IPv4")
+	}
+	acl := v.NetworkACLs[1]
+	assert.False(t, acl.Default || acl.Implicit)
 	require.Len(t, acl.Ingress, 3)
 	assert.Equal(t, ACLEntry{Number: 100, Allow: true, Proto: ProtoTCP, FromPort: 443, ToPort: 443, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0"), Pos: acl.Ingress[0].Pos}, *acl.Ingress[0])
 	assert.Equal(t, 8, acl.Ingress[1].ICMPType)
@@ -82,11 +93,11 @@ func TestNetworkErrors(t *testing.T) {
 		{"reversed ports", "", "          - {rule: 100, action: allow, proto: tcp, ports: 90-80, cidr: 0.0.0.0/0}", "reversed"},
 		{"icmp code without type", "", "          - {rule: 100, action: allow, proto: icmp, icmp_code: 4, cidr: 0.0.0.0/0}", "icmp_code needs icmp_type"},
 		{"missing cidr", "", "          - {rule: 100, action: allow, proto: all}", "cidr"},
-		{"unknown route target", "          - {destination: 10.9.0.0/16, target: router}", "", `target "router": want igw, instance/NAME, eni/INSTANCE.ethN or blackhole`},
+		{"unknown route target", "          - {destination: 10.9.0.0/16, target: router}", "", `11:48: route table main/rt: route 1: target "router": want igw, nat/NAME, instance/NAME, eni/INSTANCE.ethN, vgw, peering/NAME or blackhole`},
 		{"missing instance", "          - {destination: 10.0.2.0/24, target: instance/nope}", "", `no instance "nope"`},
 		{"eni without ethN", "          - {destination: 10.0.2.0/24, target: eni/fw}", "", "want eni/INSTANCE.ethN"},
 		{"igw without a gateway", "          - {destination: 0.0.0.0/0, target: igw}", "", "VPC main has no internet gateway (set internet_gateway: true)"},
-		{"nat not yet", "          - {destination: 0.0.0.0/0, target: nat/n1}", "", "not supported by this version yet"},
+		{"no such nat gateway", "          - {destination: 0.0.0.0/0, target: nat/n1}", "", `11:46: route table main/rt: route 1: target nat/n1: no NAT gateway "n1" in vpc main; NAT gateways there: none (define them under nat_gateways:)`},
 		{"more specific than local", "          - {destination: 10.0.2.128/25, target: instance/fw}", "", "more specific than the local route"},
 		{"subnet route to blackhole", "          - {destination: 10.0.2.0/24, target: blackhole}", "", "more specific than the local route"},
 		{"vpc cidr", "          - {destination: 10.0.0.0/16, target: blackhole}", "", "the local route already covers"},
@@ -105,7 +116,7 @@ func TestNetworkErrors(t *testing.T) {
 	src := strings.Replace(netFile("", ""), "route_table: rt, network_acl: acl", "route_table: nope, network_acl: none", 1)
 	_, err := Parse("t.yaml", []byte(src))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `route_table "nope": no such route table in VPC main (tables: rt)`)
+	assert.Contains(t, err.Error(), `route_table "nope": no such route table in VPC main (tables: main, rt)`)
 	assert.Contains(t, err.Error(), `network_acl "none": no such network ACL`)
 	// Two main tables.
 	src = strings.Replace(netFile("", ""), "      rt:\n", "      main: {main: true}\n      other: {main: true}\n      rt:\n", 1)
@@ -130,14 +141,16 @@ func TestNetworkFormatRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	back, err := Parse("t.yaml", out)
 	require.NoError(t, err, string(out))
-	assert.Equal(t, len(sc.VPCs[0].NetworkACLs[0].Ingress), len(back.VPCs[0].NetworkACLs[0].Ingress))
-	for i, e := range sc.VPCs[0].NetworkACLs[0].Ingress {
-		b := back.VPCs[0].NetworkACLs[0].Ingress[i]
+	assert.Equal(t, len(sc.VPCs[0].NetworkACL("acl").Ingress), len(back.VPCs[0].NetworkACL("acl").Ingress))
+	for i, e := range sc.VPCs[0].NetworkACL("acl").Ingress {
+		b := back.VPCs[0].NetworkACL("acl").Ingress[i]
 		e2, b2 := *e, *b
 		e2.Pos, b2.Pos = Pos{}, Pos{}
 		assert.Equal(t, e2, b2)
 	}
-	assert.Equal(t, sc.VPCs[0].RouteTables[0].Routes[0].Target.String(), back.VPCs[0].RouteTables[0].Routes[0].Target.String())
+	assert.Equal(t, sc.VPCs[0].RouteTable("rt").Routes[0].Target.String(), back.VPCs[0].RouteTable("rt").Routes[0].Target.String())
+	assert.Equal(t, withoutPositions(sc), withoutPositions(back))
+	assert.NotContains(t, string(out), "default", "the implicit default ACL is not written")
 	assert.Contains(t, string(out), "network_acl: acl")
 }
 

@@ -41,7 +41,28 @@ func (d *decoder) normalize(sc *Scenario) {
 				e.SecurityGroups = []string{DefaultGroup}
 			}
 		}
+		d.mapPublicIP(sc, in)
 	}
+}
+
+// mapPublicIP applies the subnet's map_public_ip_on_launch to eth0, as AWS does at launch: an
+// automatic public IP unless the file says public_ip: false or gives an Elastic IP, and none at
+// all for an instance launched with several ENIs (AWS assigns none then; the loader warns).
+func (d *decoder) mapPublicIP(sc *Scenario, in *Instance) {
+	if len(in.ENIs) == 0 {
+		return
+	}
+	e := in.ENIs[0]
+	sn := sc.Subnet(e.Subnet)
+	if sn == nil || !sn.MapPublicIP || d.has(e, "public_ip") || e.ElasticIP.IsValid() {
+		return
+	}
+	if len(in.ENIs) > 1 {
+		d.p.warnf(d.where(e, "subnet", e.Pos), "instance %s: eth0: subnet %s maps public IPs on launch, but AWS assigns none to an instance launched with %d network interfaces; give eth0 an elastic_ip for a public address",
+			in.Name, sn.Qualified(), len(in.ENIs))
+		return
+	}
+	e.PublicIP = true
 }
 
 // defaultGroups puts the VPC's default group first, as the file gave it or as AWS makes it, and

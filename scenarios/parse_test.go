@@ -67,7 +67,7 @@ func TestBadFiles(t *testing.T) {
 		{"tabs", "name: t\n\tvpcs: {}\n", "2", "YAML syntax"},
 		{"second document", "name: a\n---\nname: b\n", "2:1", "a second YAML document"},
 		{"root not a mapping", "- a\n", "1:1", "want a mapping with the fields name, description"},
-		{"unknown top field", "name: t\nvpc: {}\n", "2:1", `unknown field "vpc" (did you mean "vpcs"?); valid fields here: name, description, settings, vpcs, prefix_lists, instances, internet, flow_logs, expect`},
+		{"unknown top field", "name: t\nvpc: {}\n", "2:1", `unknown field "vpc" (did you mean "vpcs"?); valid fields here: name, description, settings, vpcs, peerings, on_prem, prefix_lists, instances, internet, flow_logs, expect`},
 		{"duplicate key", "name: t\nname: u\n", "2:1", `duplicate key "name" (first at line 1)`},
 		{"missing name", "description: x\n", "1:1", `missing required field "name"`},
 		{"name of wrong type", "name: [a]\n", "1:7", "name: want a string, not a list"},
@@ -220,7 +220,7 @@ func TestErrorsAreCollectedInFileOrder(t *testing.T) {
 	require.True(t, errors.As(err, &list))
 	// Decoding stops before validation, so the unknown field is reported first, alone.
 	require.Len(t, list, 1, "%v", err)
-	assert.Equal(t, "t.yaml:3:28: vpc main: unknown field \"x\"; valid fields here: cidr, subnets, security_groups, internet_gateway, route_tables, network_acls", list[0].Error())
+	assert.Equal(t, "t.yaml:3:28: vpc main: unknown field \"x\"; valid fields here: cidr, subnets, security_groups, internet_gateway, vpn_gateway, nat_gateways, route_tables, network_acls", list[0].Error())
 
 	_, err = Parse("t.yaml", []byte("name: T\nvpcs:\n  main: {cidr: 10.0.0.0/8}\n  Other: {cidr: 10.1.0.0/16}\n"))
 	require.True(t, errors.As(err, &list))

@@ -38,6 +38,9 @@ const (
 	kHoldStep   = "hold_step"
 	kHeldStep   = "held_step"
 	kExecStep   = "exec_step"
+	kNATGateway = "nat_gateway"
+	kPeering    = "peering"
+	kOnPrem     = "on_prem"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -48,6 +51,8 @@ func formatSpec() map[string][]field {
 			{"description", "string", false},
 			{"settings", "object:" + kSettings, false},
 			{"vpcs", "map:" + kVPC, false},
+			{"peerings", "map:" + kPeering, false},
+			{"on_prem", "map:" + kOnPrem, false},
 			{"prefix_lists", "map:" + kPrefixList, false},
 			{"instances", "map:" + kInstance, false},
 			{"internet", "object:" + kInternet, false},
@@ -93,8 +98,22 @@ func formatSpec() map[string][]field {
 		kInternet: {
 			{"hosts", "map:" + kHost, false},
 		},
+		// A host is also written as its bare address (client: 203.0.113.10).
 		kHost: {
 			{"ip", "ip", true},
+		},
+		kNATGateway: {
+			{"subnet", "string", true},
+			{"elastic_ip", "ip", false},
+			{"private", "bool", false},
+		},
+		kPeering: {
+			{"requester", "name", true},
+			{"accepter", "name", true},
+		},
+		kOnPrem: {
+			{"cidr", "cidr", true},
+			{"hosts", "map:" + kHost, false},
 		},
 		kSettings: {
 			{"security_groups_per_eni", "int", false},
@@ -119,6 +138,8 @@ func formatSpec() map[string][]field {
 			{"subnets", "map:" + kSubnet, false},
 			{"security_groups", "map:" + kGroup, false},
 			{"internet_gateway", "bool", false},
+			{"vpn_gateway", "name", false},
+			{"nat_gateways", "map:" + kNATGateway, false},
 			{"route_tables", "map:" + kRouteTable, false},
 			{"network_acls", "map:" + kNACL, false},
 		},

@@ -48,7 +48,11 @@ func validate(sc *Scenario, p *problems, where wherer) {
 		}
 		vpcs[vpc.Name] = true
 		v.vpc(vpc)
+		v.natGateways(vpc)
+		v.vpnGateway(vpc)
 	}
+	v.peerings()
+	v.onPrem()
 	v.prefixLists()
 	instances := map[string]bool{}
 	for _, in := range sc.Instances {
@@ -58,6 +62,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 		instances[in.Name] = true
 		v.instance(in)
 	}
+	v.names()
 	v.room()
 	v.internetChecks()
 	v.flowLogChecks()
@@ -478,7 +483,7 @@ func subnetNames(sc *Scenario) string {
 func (v *validator) room() {
 	type need struct {
 		fixed int
-		auto  []*ENI
+		auto  []Pos // where each ENI or NAT gateway that needs an automatic address names the subnet
 		names []string
 	}
 	needs := map[string]*need{}
@@ -494,9 +499,24 @@ func (v *validator) room() {
 				needs[e.Subnet] = n
 			}
 			if !e.IP.IsValid() {
-				n.auto = append(n.auto, e)
+				n.auto = append(n.auto, v.where(e, "subnet", e.Pos))
 				n.names = append(n.names, fmt.Sprintf("%s.eth%d", in.Name, k))
 			}
+		}
+	}
+	for _, vpc := range v.sc.VPCs {
+		for _, g := range vpc.NATGateways {
+			sn := v.sc.Subnet(g.Subnet)
+			if sn == nil || sn.VPC != vpc.Name || checkSubnetCIDR(sn.CIDR) != nil {
+				continue
+			}
+			n := needs[g.Subnet]
+			if n == nil {
+				n = &need{}
+				needs[g.Subnet] = n
+			}
+			n.auto = append(n.auto, v.where(g, "subnet", g.Pos))
+			n.names = append(n.names, "NAT gateway "+g.Qualified())
 		}
 	}
 	for vpcName, used := range v.used {
@@ -519,8 +539,7 @@ func (v *validator) room() {
 				if free < 0 {
 					free = 0
 				}
-				e := n.auto[free]
-				v.p.errorf(v.where(e, "subnet", e.Pos), "subnet %s (%s) is full: it has %d usable addresses, %d of them fixed, and %s is ENI %d of %d that need an automatic address; use a larger subnet",
+				v.p.errorf(n.auto[free], "subnet %s (%s) is full: it has %d usable addresses, %d of them fixed, and %s is ENI %d of %d that need an automatic address; use a larger subnet",
 					sn.Qualified(), sn.CIDR, usable, n.fixed, n.names[free], free+1, len(n.auto))
 			}
 		}
@@ -550,6 +569,9 @@ func (v *validator) endpoint(what, field, s string, at Pos, ipOK bool) {
 	if v.sc.Host(s) != nil {
 		return
 	}
+	if _, h := v.sc.OnPremHost(s); h != nil {
+		return
+	}
 	if name, public := splitPublic(s); public && ipOK {
 		in := v.sc.Instance(name)
 		switch {
@@ -566,9 +588,9 @@ func (v *validator) endpoint(what, field, s string, at Pos, ipOK bool) {
 		return
 	}
 	in := v.sc.Instance(inst)
-	want := "an instance name or instance.ethN"
+	want := "an instance name or instance.ethN, or an internet or on-prem host"
 	if ipOK {
-		want += ", or an IP address"
+		want = "an instance name, instance.ethN, INSTANCE@public, an internet or on-prem host, or an IP address"
 	}
 	switch {
 	case s == "":

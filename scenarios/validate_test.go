@@ -26,6 +26,10 @@ func built() *Scenario {
 					Egress: []*Rule{allowAllIPv4(Pos{})}},
 				{Name: "web", VPC: "main", Ingress: []*Rule{{Proto: 6, FromPort: 443, ToPort: 443, CIDR: p("0.0.0.0/0")}}, Egress: []*Rule{}},
 			},
+			// What Parse adds when the file has none: AWS's main route table and default ACL.
+			RouteTables: []*RouteTable{{Name: MainRouteTable, VPC: "main", Main: true, Routes: []*Route{}, Implicit: true}},
+			NetworkACLs: []*NetworkACL{{Name: DefaultACL, VPC: "main", Default: true, Implicit: true,
+				Ingress: []*ACLEntry{allowAllACLEntry(Pos{})}, Egress: []*ACLEntry{allowAllACLEntry(Pos{})}}},
 		}},
 		Instances: []*Instance{{Name: "x", ENIs: []*ENI{{Subnet: "main/a", IP: netip.MustParseAddr("10.0.1.10"), SourceDestCheck: true, SecurityGroups: []string{"web"}}}}},
 		Expect:    []*Probe{{From: "x", To: "10.0.1.10", Proto: "tcp", Port: 443, Result: "allow"}},
@@ -54,6 +58,21 @@ func TestValidateBuiltModel(t *testing.T) {
 		{"vpc ipv6", func(sc *Scenario) { sc.VPCs[0].CIDR = netip.MustParsePrefix("2001:db8::/56") }, "want an IPv4 CIDR"},
 		{"probe proto", func(sc *Scenario) { sc.Expect[0].Proto = "TCP" }, `proto "TCP": want tcp, udp or icmp`},
 		{"bad name", func(sc *Scenario) { sc.Name = "" }, `scenario name: "": want 1-31 characters`},
+		{"no main table", func(sc *Scenario) { sc.VPCs[0].RouteTables = nil }, "vpc main: the first of its route tables must be its main table"},
+		{"main table not first", func(sc *Scenario) {
+			v := sc.VPCs[0]
+			v.RouteTables = append([]*RouteTable{{Name: "rt", VPC: "main", Routes: []*Route{}}}, v.RouteTables...)
+		}, "vpc main: the first of its route tables must be its main table"},
+		{"no default ACL", func(sc *Scenario) { sc.VPCs[0].NetworkACLs = nil }, `vpc main: the first of its network ACLs must be its "default" ACL`},
+		{"default flag", func(sc *Scenario) { sc.VPCs[0].NetworkACLs[0].Default = false }, "Default is false, but the VPC's default ACL is the one named default"},
+		{"acl host bits", func(sc *Scenario) { sc.VPCs[0].NetworkACLs[0].Egress[0].CIDR = netip.MustParsePrefix("10.0.0.1/8") }, "egress rule 100: cidr 10.0.0.1/8 has host bits set; want 10.0.0.0/8"},
+		{"acl ports on all", func(sc *Scenario) { sc.VPCs[0].NetworkACLs[0].Ingress[0].ToPort = 80 }, "ports 0-80: protocol all has no ports; want 0-65535"},
+		{"acl icmp on tcp", func(sc *Scenario) {
+			e := sc.VPCs[0].NetworkACLs[0].Ingress[0]
+			e.Proto, e.ICMPType = ProtoTCP, 8
+		}, "icmp type 8, code -1 on protocol tcp: want -1 for both"},
+		{"acl proto", func(sc *Scenario) { sc.VPCs[0].NetworkACLs[0].Ingress[0].Proto = 256 }, "protocol 256"},
+		{"acl no cidr", func(sc *Scenario) { sc.VPCs[0].NetworkACLs[0].Ingress[0].CIDR = netip.Prefix{} }, "want a cidr"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
