@@ -65,6 +65,7 @@ func fuzzSeeds(f *testing.F) {
 		f.Add(data)
 	}
 	for _, s := range []string{
+		gwBase,
 		"",
 		"name: t\n",
 		"name: t\nvpcs: {a: {cidr: 10.0.0.0/16, subnets: {b: {cidr: 10.0.0.0/24}}}}\ninstances: {x: {subnet: b}}\n",
@@ -109,6 +110,7 @@ func TestMutatedFiles(t *testing.T) {
 		}
 		seeds = append(seeds, data)
 	}
+	seeds = append(seeds, []byte(gwBase))
 	schema := loadSchema(t)
 	r := rand.New(rand.NewSource(1))
 	const alphabet = "&*[]{}:-#|'\"\n ab0"

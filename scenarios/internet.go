@@ -37,9 +37,14 @@ func (d *decoder) internet(k, n *yaml.Node) *Internet {
 // (client: 203.0.113.10) or a mapping ({ip: 203.0.113.10}).
 func (d *decoder) host(what, name string, k, n *yaml.Node) *Host {
 	h := &Host{Name: name, Pos: d.pos(k)}
-	if r := d.resolve(n); r.Kind == yaml.ScalarNode {
+	switch r := d.resolve(n); r.Kind {
+	case yaml.ScalarNode:
 		d.mark(h, "ip", r)
 		h.IP, _ = d.addr(r, what)
+		return h
+	case yaml.MappingNode:
+	default:
+		d.p.errorf(d.pos(r), "%s: want an address such as 203.0.113.10, or {ip: ADDRESS}, not %s", what, describe(r))
 		return h
 	}
 	d.object(n, kHost, what, func(f string, _, v *yaml.Node) {
