@@ -145,3 +145,28 @@ func TestExamplesFormatBack(t *testing.T) {
 		assert.Empty(t, again.Warnings, "a formatted file is canonical: %s", path)
 	}
 }
+
+func TestExamplePublicPrivate(t *testing.T) {
+	sc, err := Load("examples/public-private.yaml")
+	require.NoError(t, err)
+	assert.Empty(t, sc.Warnings)
+	v := sc.VPC("main")
+	assert.True(t, v.InternetGateway)
+	require.Len(t, v.NATGateways, 1)
+	assert.Equal(t, "main/public", v.NATGateways[0].Subnet)
+	assert.False(t, v.NATGateways[0].Private)
+	assert.Equal(t, []string{"main", "public"}, tableNames(v), "the main table first")
+	assert.Equal(t, RouteTarget{Kind: "nat", Name: "nat-a"}, RouteTarget{Kind: v.MainTable().Routes[0].Target.Kind, Name: v.MainTable().Routes[0].Target.Name})
+	assert.Equal(t, []string{"default", "public"}, aclNames(v), "AWS's default ACL, then the file's")
+	assert.True(t, v.NetworkACLs[0].Implicit)
+	assert.Len(t, v.NetworkACL("public").Ingress, 5)
+	assert.Equal(t, "", v.Subnet("private").RouteTable, "the private subnet uses the main table")
+	assert.True(t, sc.Instance("web").ENIs[0].PublicIP, "from map_public_ip_on_launch")
+	assert.False(t, sc.Instance("app").ENIs[0].PublicIP)
+	assert.Equal(t, []string{"client", "admin", "api"}, []string{sc.Internet.Hosts[0].Name, sc.Internet.Hosts[1].Name, sc.Internet.Hosts[2].Name})
+	assert.Equal(t, []string{
+		"client web@public tcp/80 allow", "client web@public tcp/443 allow", "client web@public tcp/22 deny",
+		"admin web@public tcp/22 allow", "client web@public tcp/8080 deny", "web api tcp/443 allow", "app api tcp/443 allow",
+		"app api icmp deny", "client 203.0.113.20 tcp/443 deny", "client app tcp/5432 deny", "web app tcp/5432 allow", "web app tcp/22 deny",
+	}, probesOf(sc))
+}
