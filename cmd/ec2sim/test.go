@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 var testCmd = &command{
 	name:    "test",
 	summary: "run scenario files: bring up, probe, tear down, report",
-	usage: `Usage: ec2sim test FILE... [--junit FILE] [--json] [--timeout D]
+	usage: `Usage: ec2sim test FILE... [--junit FILE] [--json] [--timeout D] [--parallel N]
 
 For each scenario file: brings its lab up under a unique name, sends every probe of its "expect:"
 list as real traffic (tcp and udp: a listener in the target and a connection from the source;
@@ -24,7 +25,8 @@ icmp: ping), compares the outcome with the expected allow/deny, and tears the la
 interrupted (Ctrl-C). Prints one line per probe and a summary.
 
 Exit status: 0 if every probe passed, 1 if any failed or a lab could not be brought up, 2 if a
-scenario file is invalid (nothing is brought up for it).
+scenario file is invalid (nothing is brought up for it). Files run --parallel at a time (4),
+each in its own isolated lab; their reports print in the order given.
 
 Examples:
   ec2sim test scenarios/examples/two-tier.yaml
@@ -40,6 +42,7 @@ func runTest(args []string) error {
 	junit := fs.String("junit", "", "write a JUnit XML report to this file")
 	asJSON := fs.Bool("json", false, "print results as JSON instead of text")
 	timeout := fs.Duration("timeout", runner.DefaultTimeout, "how long a probe waits (a deny probe always waits this long)")
+	parallel := fs.Int("parallel", 4, "how many files run at once")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -59,24 +62,42 @@ func runTest(args []string) error {
 	var results []*runner.FileResult
 	passed, failed, invalid := 0, 0, 0
 	start := time.Now()
-	for _, f := range pos {
-		fmt.Fprintf(out, "%s\n", f)
-		r := runner.RunFile(ctx, f, runner.Options{Timeout: *timeout}, func(p *runner.ProbeResult) { runner.WriteProbeLine(out, p) })
-		results = append(results, r)
+	// Files run side by side (each lab is isolated and named uniquely); their reports are
+	// printed whole, in the order given, so parallel runs read like sequential ones.
+	results = make([]*runner.FileResult, len(pos))
+	reports := make([]strings.Builder, len(pos))
+	done := make([]chan struct{}, len(pos))
+	sem := make(chan struct{}, max(1, *parallel))
+	for i, f := range pos {
+		done[i] = make(chan struct{})
+		go func() {
+			defer close(done[i])
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			w := &reports[i]
+			fmt.Fprintf(w, "%s\n", f)
+			r := runner.RunFile(ctx, f, runner.Options{Timeout: *timeout}, func(p *runner.ProbeResult) { runner.WriteProbeLine(w, p) })
+			if r.Error != "" {
+				fmt.Fprintf(w, "  ERROR %s\n", r.Error)
+			}
+			p, fl := r.Counts()
+			fmt.Fprintf(w, "  %d passed, %d failed (up %.2fs, down %.2fs)\n", p, fl, r.Up.Seconds(), r.Down.Seconds())
+			results[i] = r
+		}()
+	}
+	for i := range pos {
+		<-done[i]
+		fmt.Fprint(out, reports[i].String())
+		r := results[i]
 		p, fl := r.Counts()
 		passed += p
 		failed += fl
 		if r.Error != "" {
-			fmt.Fprintf(out, "  ERROR %s\n", r.Error)
 			if r.Invalid {
 				invalid++
 			} else {
 				failed++
 			}
-		}
-		fmt.Fprintf(out, "  %d passed, %d failed (up %.2fs, down %.2fs)\n", p, fl, r.Up.Seconds(), r.Down.Seconds())
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	if *junit != "" {
