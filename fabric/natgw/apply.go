@@ -5,10 +5,10 @@ package natgw
 // drops included (that is what counts PacketsDropCount and ErrorPortAllocation); u should come
 // from an evaluation with this table (another table works, at the cost of hashing again).
 //
-// It returns false for every decision that does not translate, and for a new mapping that
-// lost a race since the evaluation: another goroutine took the chosen port, or filled the
-// destination, or mapped the same flow to another port. Each false return counts one
-// dropped packet.
+// It returns false for every decision that does not translate, and for a translation that
+// lost a race since the evaluation: another goroutine took the chosen port, filled the
+// destination or mapped the same flow to another port, or the mapping was reaped. Each false
+// return counts one dropped packet.
 func (t *Table) Apply(u *Update, now int64) bool {
 	switch u.op {
 	case opNone:
@@ -31,12 +31,16 @@ func (t *Table) Apply(u *Update, now int64) bool {
 	i := s.findOut(ho, &u.key)
 	switch u.op {
 	case opRefresh:
-		// A mapping gone since the evaluation (expired, replaced) is left alone: the packet
-		// belonged to it when it was judged.
-		if i >= 0 && s.slab[i].deadline > now && s.slab[i].ext == u.ext {
+		// The mapping may have expired in the meantime by another goroutine's clock: while it
+		// is still in the table its port is still its own, and the packet revives it. Once
+		// it is gone, the port may already serve another flow to the same destination, so
+		// the packet must not go out with it: it is dropped, and the sender retransmits.
+		if i >= 0 && s.slab[i].ext == u.ext {
 			t.advanceLocked(s, i, u, now)
+			return true
 		}
-		return true
+		t.drops.Add(1)
+		return false
 	case opExpire:
 		if i >= 0 && s.slab[i].deadline <= now {
 			t.removeLocked(s, i, now)

@@ -18,10 +18,10 @@ func TestConcurrentUse(t *testing.T) {
 	const (
 		workers = 8
 		ops     = 3000
-		flows   = 12 // per worker
+		flows   = 24 // per worker: 64 per destination, more than MaxPerDest
 	)
 	tb := newTable(t, Options{PortMin: 2000, PortMax: 2063, MaxPerDest: 40,
-		IdleTimeout: 1000 * time.Second, TCPClosedTimeout: 10 * time.Second})
+		IdleTimeout: 1000 * time.Second, TCPClosedTimeout: time.Second})
 	dests := []netip.Addr{ip("203.0.113.1"), ip("203.0.113.2"), ip("198.51.100.3")}
 	var clock atomic.Int64
 	var portErrVerdicts, lostRaces, drops, attempts, open atomic.Int64
@@ -75,7 +75,9 @@ func TestConcurrentUse(t *testing.T) {
 					drops.Add(1)
 					continue
 				case !ok:
-					if d.Verdict != VerdictNewMapping {
+					// Lost a race for the port, or the closed mapping a reopening SYN was
+					// judged by expired by another goroutine's clock and was reaped.
+					if d.Verdict != VerdictNewMapping && d.Verdict != VerdictTranslated {
 						fail("Apply refused a " + d.Verdict.String())
 						return
 					}
@@ -113,7 +115,7 @@ func TestConcurrentUse(t *testing.T) {
 	m := tb.Metrics()
 	require.Equal(t, open.Load(), m.ActiveConnectionCount)
 	require.Equal(t, uint64(attempts.Load()), m.ConnectionAttemptCount)
-	require.Equal(t, uint64(attempts.Load()), m.ConnectionEstablishedCount+uint64(countReopens(t)), "every attempt was answered")
+	require.Equal(t, uint64(attempts.Load()), m.ConnectionEstablishedCount, "every attempt was answered")
 	require.Equal(t, uint64(drops.Load()), m.PacketsDropCount)
 	require.GreaterOrEqual(t, m.ErrorPortAllocation, uint64(portErrVerdicts.Load()))
 	require.LessOrEqual(t, m.ErrorPortAllocation, uint64(portErrVerdicts.Load()+lostRaces.Load()))
@@ -128,8 +130,3 @@ func TestConcurrentUse(t *testing.T) {
 	require.Equal(t, uint64(open.Load()), m.IdleTimeoutCount)
 	checkTable(t, tb, end+1000*int64(time.Second))
 }
-
-// countReopens is 0: a SYN-ACK on a reopened connection is not an establishment in the table
-// (the state machine only counts SynSent -> established, which a reopen goes through too), so
-// every successful attempt gets one.
-func countReopens(testing.TB) int { return 0 }

@@ -65,9 +65,12 @@ type Verdict uint8
 const (
 	// VerdictNone is the zero Verdict; no decision returns it.
 	VerdictNone Verdict = iota
-	// VerdictTranslated: the packet belongs to a live mapping. Outbound: rewrite the source to
-	// the public address and Decision.Ext; inbound: the destination to Decision.Flow's inside
-	// address and port. For an ICMP error, the quoted packet is rewritten the other way.
+	// VerdictTranslated: the packet belongs to a live mapping. Outbound: rewrite the source
+	// address to the public address and the source port (ICMP: identifier) to Decision.Ext.
+	// Inbound: rewrite the destination to Flow.Inside and Flow.InsidePort. An ICMP error is
+	// rewritten in its outer header as above (outbound: source address only) and in its quote
+	// the other way: inbound, the quote's source becomes Flow.Inside:InsidePort; outbound,
+	// the quote's destination becomes the public address and Ext.
 	VerdictTranslated
 	// VerdictNewMapping: an outbound packet opens a mapping with the external port Ext.
 	VerdictNewMapping

@@ -14,9 +14,9 @@
 // with a [Verdict], the inside flow, the external port and the [Update] the verdict implies.
 // The engine rewrites the packet as the decision says and applies the update with
 // [Table.Apply], which reports false when the packet must be dropped after all: a translation
-// whose port another goroutine took since the evaluation (the packet is dropped; TCP
-// retransmits), and every decision that does not translate. Trace calls the same functions
-// and applies nothing.
+// that lost a race since the evaluation (another goroutine took the chosen port, or reaped
+// the mapping, whose port may then serve another flow), and every decision that does not
+// translate. The sender retransmits. Trace calls the same functions and applies nothing.
 //
 // # What the gateway does, and what this package chose where AWS is silent
 //

@@ -466,6 +466,17 @@ func TestICMPErrors(t *testing.T) {
 	require.Equal(t, VerdictTranslated, d.Verdict)
 	require.Equal(t, flow, d.Flow)
 	require.Equal(t, ext, d.Ext)
+	for _, q := range []Quote{
+		{Proto: ProtoUDP, Src: ip(remote), Dst: ip(inst), SrcPort: 53, DstPort: 6001},
+		{Proto: ProtoUDP, Src: ip("2001:db8::1"), Dst: ip(inst), SrcPort: 53, DstPort: 6000},
+		{Proto: 47, Src: ip(remote), Dst: ip(inst)},
+	} {
+		p := portUnreach
+		p.Quote = q
+		d, ok = out(tb, p, sec)
+		require.False(t, ok)
+		require.Equal(t, VerdictNoMapping, d.Verdict, "quote %+v", q)
+	}
 	p := portUnreach
 	p.Quote.DstPort = 6001
 	d, ok = out(tb, p, sec)
@@ -507,6 +518,12 @@ func TestIPv6Table(t *testing.T) {
 	d, ok = out(tb, Packet{Proto: ProtoICMPv6, Src: ip("2001:db8:2::10"), Dst: ip("2001:db8:ff::1"), ICMPType: 128, ICMPID: 3}, 0)
 	require.True(t, ok)
 	require.Equal(t, VerdictNewMapping, d.Verdict)
+	d, ok = in(tb, Packet{Proto: ProtoICMPv6, Src: ip("2001:db8:ff::1"), Dst: ip("2001:db8:1::5"), ICMPType: 129, ICMPID: d.Ext}, 0)
+	require.True(t, ok)
+	require.Equal(t, VerdictTranslated, d.Verdict)
+	require.Equal(t, uint16(3), d.Flow.InsidePort)
+	d, _ = in(tb, Packet{Proto: ProtoICMP, Src: ip("2001:db8:ff::1"), Dst: ip("2001:db8:1::5"), ICMPType: 0, ICMPID: d.Ext}, 0)
+	require.Equal(t, VerdictUnsupported, d.Verdict, "ICMPv4 in IPv6")
 	d, _ = out(tb, udpOut(inst, 1, remote, 2), 0)
 	require.Equal(t, VerdictUnsupported, d.Verdict)
 	checkTable(t, tb, sec)
@@ -533,6 +550,42 @@ func TestApplyRace(t *testing.T) {
 	require.True(t, tb.Apply(&d2.Update, 0))
 	require.Equal(t, 1, tb.Len())
 	require.Equal(t, uint64(1), tb.Metrics().ConnectionAttemptCount)
+
+	// Two evaluations of one flow chose different ports (another flow took the first port
+	// in between): the flow keeps the port it got first, the other packet is dropped.
+	tb = newTable(t, Options{PortMin: 4000, PortMax: 4001})
+	dA1 := tb.Outbound(&a, 0)
+	var b2 Packet
+	for i := range 100 { // a flow whose probe starts at the same port
+		b2 = tcpOut(inst2, uint16(100+i), remote, 443, TCPSyn)
+		if d := tb.Outbound(&b2, 0); d.Ext == dA1.Ext {
+			require.True(t, tb.Apply(&d.Update, 0))
+			break
+		}
+	}
+	dA2 := tb.Outbound(&a, 0)
+	require.NotEqual(t, dA1.Ext, dA2.Ext)
+	require.True(t, tb.Apply(&dA2.Update, 0))
+	require.False(t, tb.Apply(&dA1.Update, 0))
+	checkTable(t, tb, 0)
+
+	// A mapping reaped between evaluation and apply (by another goroutine whose clock is a
+	// little ahead) no longer owns its port: the packet is dropped. One that expired but is
+	// still in the table is revived.
+	tb = newTable(t, Options{IdleTimeout: 100 * time.Second})
+	out(tb, udpOut(inst, 1, remote, 53), 0)
+	out(tb, udpOut(inst, 2, remote, 53), 0)
+	p1, p2 := udpOut(inst, 1, remote, 53), udpOut(inst, 2, remote, 53)
+	d1, d2 = tb.Outbound(&p1, 99*sec), tb.Outbound(&p2, 99*sec)
+	require.Equal(t, VerdictTranslated, d1.Verdict)
+	require.True(t, tb.Apply(&d1.Update, 100*sec))
+	require.Equal(t, 1, tb.Reap(100*sec, 1<<20), "only the second expired")
+	require.False(t, tb.Apply(&d2.Update, 99*sec))
+	d1 = tb.Outbound(&p1, 199*sec)
+	require.Equal(t, VerdictTranslated, d1.Verdict)
+	require.True(t, tb.Apply(&d1.Update, 250*sec))
+	d1 = tb.Outbound(&p1, 349*sec)
+	require.Equal(t, VerdictTranslated, d1.Verdict, "revived at 250 s")
 
 	// The destination filled up in the meantime.
 	tb = newTable(t, Options{MaxPerDest: 1})
@@ -599,4 +652,40 @@ func TestVerdictString(t *testing.T) {
 	require.Equal(t, "new-mapping", VerdictNewMapping.String())
 	require.True(t, strings.HasPrefix(op(9).String(), "op("))
 	require.Equal(t, "create", Update{op: opCreate}.String())
+}
+
+// A table of thousands of mappings with staggered deadlines stays consistent through partial
+// reaps, new mappings that replace expired ones, and closes: the indexes grow, wrap around and
+// shift back.
+func TestLargeTableConsistency(t *testing.T) {
+	tb := newTable(t, Options{PortMin: 1024, PortMax: 1279, IdleTimeout: 1000 * time.Second})
+	r := uint64(1)
+	next := func(n int) int {
+		r = r*6364136223846793005 + 1442695040888963407
+		return int(r>>33) % n
+	}
+	now := int64(0)
+	for round := range 20 {
+		for range 500 {
+			now += sec / 4
+			p := Packet{Proto: ProtoTCP, TCPFlags: TCPSyn, Src: netip.AddrFrom4([4]byte{10, 0, byte(next(4)), byte(next(256))}),
+				SrcPort: uint16(next(1 << 16)), Dst: netip.AddrFrom4([4]byte{203, 0, 113, byte(next(5))}), DstPort: 443}
+			if d, ok := out(tb, p, now); ok && next(3) == 0 {
+				p.TCPFlags = TCPRst
+				out(tb, p, now)
+			} else if !ok {
+				require.Equal(t, VerdictErrorPortAllocation, d.Verdict)
+			}
+		}
+		tb.Reap(now, next(300))
+		checkTable(t, tb, now)
+		if round == 10 {
+			now += 900 * sec
+		}
+	}
+	require.Greater(t, tb.Metrics().ErrorPortAllocation, uint64(0), "five destinations of 256 ports should fill up")
+	tb.Reap(now+1000*sec, 1<<30)
+	checkTable(t, tb, now+1000*sec)
+	require.Equal(t, 0, tb.Len())
+	require.Equal(t, int64(0), tb.Metrics().ActiveConnectionCount)
 }
