@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -64,6 +65,8 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 			err = apply(l, st.Kind, st.Command)
 		case "exec":
 			err = execStep(ctx, l, st.Exec)
+		case "flows":
+			err = flowsStep(ctx, l, st.Flows)
 		case "wait":
 			select {
 			case <-time.After(st.Wait):
@@ -101,6 +104,11 @@ func stepName(st *scenarios.Step) string {
 		return st.Kind + " " + st.Command
 	case "exec":
 		return fmt.Sprintf("exec %s: %s", st.Exec.Instance, st.Exec.Command)
+	case "flows":
+		if st.Flows.Absent {
+			return fmt.Sprintf("flows %s: no %q", st.Flows.Log, st.Flows.Contains)
+		}
+		return fmt.Sprintf("flows %s: %q", st.Flows.Log, st.Flows.Contains)
 	case "wait":
 		return "wait " + st.Wait.String()
 	}
@@ -215,4 +223,66 @@ func execStep(ctx context.Context, l *lab.Lab, e *scenarios.ExecStep) error {
 		return fmt.Errorf("output does not contain %q: %s", e.Output, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// flowsStep waits for a flow log to hold a record with all the given words (or, with Absent,
+// for its windows to close without one).
+func flowsStep(ctx context.Context, l *lab.Lab, f *scenarios.FlowsStep) error {
+	var info *lab.FlowLogInfo
+	for _, i := range l.FlowLogList() {
+		if i.Name == f.Log {
+			info = &i
+			break
+		}
+	}
+	if info == nil {
+		return fmt.Errorf("no flow log %q is running", f.Log)
+	}
+	within := f.Within
+	if within == 0 {
+		w, _ := time.ParseDuration(info.Window)
+		within = 2*w + time.Second
+	}
+	words := strings.Fields(f.Contains)
+	match := func() (string, bool) {
+		b, err := os.ReadFile(info.Path)
+		if err != nil {
+			return "", false
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := " " + strings.Join(strings.Fields(line), " ") + " "
+			all := len(words) > 0
+			for _, w := range words {
+				if !strings.Contains(fields, " "+w+" ") {
+					all = false
+					break
+				}
+			}
+			if all {
+				return line, true
+			}
+		}
+		return "", false
+	}
+	deadline := time.Now().Add(within)
+	for {
+		line, ok := match()
+		switch {
+		case ok && f.Absent:
+			return fmt.Errorf("a record holds %q: %s", f.Contains, line)
+		case ok:
+			return nil
+		case time.Now().After(deadline):
+			if f.Absent {
+				return nil
+			}
+			b, _ := os.ReadFile(info.Path)
+			return fmt.Errorf("no record holds %q within %s; the log has:\n%s", f.Contains, within, strings.TrimSpace(string(b)))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -158,6 +158,17 @@ func Format(sc *Scenario) ([]byte, error) {
 					addStr(e, "output", st.Exec.Output)
 				}
 				add(m, "exec", e)
+			case "flows":
+				f := mapping(true)
+				addStr(f, "log", st.Flows.Log)
+				addStr(f, "contains", st.Flows.Contains)
+				if st.Flows.Absent {
+					add(f, "absent", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+				}
+				if st.Flows.Within != 0 {
+					addStr(f, "within", st.Flows.Within.String())
+				}
+				add(m, "flows", f)
 			case "wait":
 				addStr(m, "wait", st.Wait.String())
 			}

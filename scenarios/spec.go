@@ -38,6 +38,7 @@ const (
 	kHoldStep   = "hold_step"
 	kHeldStep   = "held_step"
 	kExecStep   = "exec_step"
+	kFlowsStep  = "flows_step"
 	kNATGateway = "nat_gateway"
 	kPeering    = "peering"
 	kOnPrem     = "on_prem"
@@ -69,6 +70,7 @@ func formatSpec() map[string][]field {
 			{"route", "string", false},
 			{"set", "string", false},
 			{"exec", "object:" + kExecStep, false},
+			{"flows", "object:" + kFlowsStep, false},
 			{"wait", "duration", false},
 			{"description", "string", false},
 		},
@@ -81,6 +83,12 @@ func formatSpec() map[string][]field {
 		kHeldStep: {
 			{"name", "string", true},
 			{"result", "string", true},
+		},
+		kFlowsStep: {
+			{"log", "string", true},
+			{"contains", "string", true},
+			{"absent", "bool", false},
+			{"within", "duration", false},
 		},
 		kExecStep: {
 			{"instance", "string", true},

@@ -15,11 +15,12 @@ import (
 type Step struct {
 	// Kind names the action: probe, hold, held, sg, nacl, route, set, exec or wait.
 	Kind        string
-	Probe       *Probe    // probe
-	Hold        *HoldStep // hold: open a TCP connection and keep it
-	Held        *HeldStep // held: check a held connection
-	Command     string    // sg, nacl, route, set: the arguments as the CLI takes them
-	Exec        *ExecStep // exec: run a command inside an instance
+	Probe       *Probe     // probe
+	Hold        *HoldStep  // hold: open a TCP connection and keep it
+	Held        *HeldStep  // held: check a held connection
+	Command     string     // sg, nacl, route, set: the arguments as the CLI takes them
+	Exec        *ExecStep  // exec: run a command inside an instance
+	Flows       *FlowsStep // flows: a flow log holds (or not) a record
 	Wait        time.Duration
 	Description string
 	Pos         Pos
@@ -39,6 +40,15 @@ type HeldStep struct {
 	Result string
 }
 
+// FlowsStep checks a scenario flow log: within Within (default: twice the log's window plus a
+// second) a record line containing every word of Contains appears — or, with Absent, none does.
+type FlowsStep struct {
+	Log      string
+	Contains string
+	Absent   bool
+	Within   time.Duration
+}
+
 // ExecStep runs a command inside an instance and checks its exit status and output.
 type ExecStep struct {
 	Instance string
@@ -47,7 +57,7 @@ type ExecStep struct {
 	Output   string // a substring the combined output must contain; "" = no check
 }
 
-var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "wait"}
+var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait"}
 
 func (d *decoder) step(i int, n *yaml.Node) *Step {
 	st := &Step{Pos: d.pos(d.resolve(n))}
@@ -111,6 +121,22 @@ func (d *decoder) step(i int, n *yaml.Node) *Step {
 					e.Output, _ = d.str(v, what+": exec: output")
 				}
 			})
+		case "flows":
+			fs := &FlowsStep{}
+			st.Flows = fs
+			d.object(v, kFlowsStep, what+": flows", func(f string, _, v *yaml.Node) {
+				d.mark(fs, f, v)
+				switch f {
+				case "log":
+					fs.Log, _ = d.str(v, what+": flows: log")
+				case "contains":
+					fs.Contains, _ = d.str(v, what+": flows: contains")
+				case "absent":
+					fs.Absent, _ = d.boolean(v, what+": flows: absent")
+				case "within":
+					fs.Within, _ = d.duration(v, what+": flows: within")
+				}
+			})
 		case "wait":
 			st.Wait, _ = d.duration(v, what+": wait")
 		}
@@ -162,6 +188,17 @@ func (v *validator) steps() {
 			}
 			if st.Exec.Command == "" {
 				v.p.errorf(at, "%s: exec: command is empty", what)
+			}
+		case "flows":
+			found := false
+			for _, fl := range v.sc.FlowLogs {
+				found = found || fl.Name == st.Flows.Log
+			}
+			if !found {
+				v.p.errorf(at, "%s: flows: no flow log %q in flow_logs", what, st.Flows.Log)
+			}
+			if strings.TrimSpace(st.Flows.Contains) == "" {
+				v.p.errorf(at, "%s: flows: contains is empty; give the words a record must hold, e.g. \"10.0.1.10 10.0.2.10 ACCEPT\"", what)
 			}
 		case "wait":
 			if st.Wait <= 0 || st.Wait > maxProbeTimeout {
