@@ -121,7 +121,7 @@ func partialForm(t testing.TB, f []byte) ([]byte, VnetHdr) {
 	t.Helper()
 	var p Parsed
 	p.Decode(f)
-	off := map[uint8]int{ProtoTCP: tcpCsumOff, ProtoUDP: udpCsumOff, ProtoICMP: icmpCsumOff, ProtoICMPv6: icmpCsumOff}[p.Proto]
+	off := partialOff(p.Proto)
 	if off == 0 || p.Fragment {
 		t.Fatalf("no partial form for protocol %d (fragment %v)", p.Proto, p.Fragment)
 	}
@@ -201,45 +201,40 @@ type natOp struct {
 	edit func(s *natSpec)
 }
 
+// mkOp makes the natOp that calls fn with v and applies the edit with v.
+func mkOp[T any](name string, fn func([]byte, *Parsed, VnetHdr, T) error, v T, edit func(*natSpec, T)) natOp {
+	return natOp{name, func(f []byte, p *Parsed, vh VnetHdr) error { return fn(f, p, vh, v) }, func(s *natSpec) { edit(s, v) }}
+}
+
 func opSrc(a netip.Addr) natOp {
-	return natOp{"src " + a.String(), func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteIPv4Src(f, p, vh, a) },
-		func(s *natSpec) { s.src = a }}
+	return mkOp("src", RewriteIPv4Src, a, func(s *natSpec, a netip.Addr) { s.src = a })
 }
 func opDst(a netip.Addr) natOp {
-	return natOp{"dst " + a.String(), func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteIPv4Dst(f, p, vh, a) },
-		func(s *natSpec) { s.dst = a }}
+	return mkOp("dst", RewriteIPv4Dst, a, func(s *natSpec, a netip.Addr) { s.dst = a })
 }
 func opSport(v uint16) natOp {
-	return natOp{"sport", func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteSrcPort(f, p, vh, v) },
-		func(s *natSpec) { s.sport = v }}
+	return mkOp("sport", RewriteSrcPort, v, func(s *natSpec, v uint16) { s.sport = v })
 }
 func opDport(v uint16) natOp {
-	return natOp{"dport", func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteDstPort(f, p, vh, v) },
-		func(s *natSpec) { s.dport = v }}
+	return mkOp("dport", RewriteDstPort, v, func(s *natSpec, v uint16) { s.dport = v })
 }
 func opID(v uint16) natOp {
-	return natOp{"icmp id", func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteICMPID(f, p, vh, v) },
-		func(s *natSpec) { s.sport = v }}
+	return mkOp("icmp id", RewriteICMPID, v, func(s *natSpec, v uint16) { s.sport = v })
 }
 func opInnerSrc(a netip.Addr) natOp {
-	return natOp{"inner src " + a.String(), func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteICMPInnerSrc(f, p, vh, a) },
-		func(s *natSpec) { s.inner.src = a }}
+	return mkOp("inner src", RewriteICMPInnerSrc, a, func(s *natSpec, a netip.Addr) { s.inner.src = a })
 }
 func opInnerDst(a netip.Addr) natOp {
-	return natOp{"inner dst " + a.String(), func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteICMPInnerDst(f, p, vh, a) },
-		func(s *natSpec) { s.inner.dst = a }}
+	return mkOp("inner dst", RewriteICMPInnerDst, a, func(s *natSpec, a netip.Addr) { s.inner.dst = a })
 }
 func opInnerSport(v uint16) natOp {
-	return natOp{"inner sport", func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteICMPInnerSrcPort(f, p, vh, v) },
-		func(s *natSpec) { s.inner.sport = v }}
+	return mkOp("inner sport", RewriteICMPInnerSrcPort, v, func(s *natSpec, v uint16) { s.inner.sport = v })
 }
 func opInnerDport(v uint16) natOp {
-	return natOp{"inner dport", func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteICMPInnerDstPort(f, p, vh, v) },
-		func(s *natSpec) { s.inner.dport = v }}
+	return mkOp("inner dport", RewriteICMPInnerDstPort, v, func(s *natSpec, v uint16) { s.inner.dport = v })
 }
 func opInnerID(v uint16) natOp {
-	return natOp{"inner icmp id", func(f []byte, p *Parsed, vh VnetHdr) error { return RewriteICMPInnerID(f, p, vh, v) },
-		func(s *natSpec) { s.inner.sport = v }}
+	return mkOp("inner icmp id", RewriteICMPInnerID, v, func(s *natSpec, v uint16) { s.inner.sport = v })
 }
 
 // checkRewrite builds s (in its partial form when partial), applies ops, and compares the
@@ -283,13 +278,14 @@ func checkRewrite(t *testing.T, name string, s natSpec, partial bool, ops ...nat
 	if err := FinishChecksum(fin, &vh); err != nil {
 		t.Fatalf("%s: FinishChecksum: %v", name, err)
 	}
-	if !sameButMangledZero(fin, wf, p.L4Off+int(partialOff(p.Proto))) {
+	if !sameButMangledZero(fin, wf, p.L4Off+partialOff(p.Proto)) {
 		t.Errorf("%s: rewritten partial frame, finished, differs from the one built with the new fields\n got % x\nwant % x", name, fin, wf)
 	}
 }
 
+// partialOff is where a protocol's checksum field is in its header, 0 for one without.
 func partialOff(proto uint8) int {
-	return map[uint8]int{ProtoTCP: tcpCsumOff, ProtoUDP: udpCsumOff}[proto] + map[uint8]int{ProtoICMP: 2, ProtoICMPv6: 2}[proto]
+	return map[uint8]int{ProtoTCP: tcpCsumOff, ProtoUDP: udpCsumOff, ProtoICMP: icmpCsumOff, ProtoICMPv6: icmpCsumOff}[proto]
 }
 
 // sameButMangledZero reports whether got equals want but for the checksum at field being
@@ -345,6 +341,9 @@ func TestRewrite(t *testing.T) {
 		{"icmp echo src", echoSpec(8), false, []natOp{opSrc(natPub)}},
 		{"icmp echo snat", echoSpec(8), false, []natOp{opSrc(natPub), opID(0xbeef)}},
 		{"icmp echo reply dnat", echoSpec(0), false, []natOp{opDst(natHop), opID(1)}},
+		// An all-zero echo reply sums to 0, so its checksum is 0xffff, which an update by -0
+		// (~id + id) would turn into 0: a rewrite to the same value must change nothing.
+		{"icmp id to itself, checksum 0xffff", natSpec{proto: ProtoICMP, src: natPriv, dst: natNet}, false, []natOp{opID(0), opSrc(natPriv)}},
 		{"tcp partial src", tcp, true, []natOp{opSrc(natPub)}},
 		{"tcp partial snat", tcp, true, []natOp{opSrc(natPub), opSport(61000), opDport(8443), opDst(natHop)}},
 		{"udp partial snat", udp, true, []natOp{opSrc(natPub), opSport(61001)}},
@@ -403,40 +402,33 @@ func fragments(t testing.TB, f []byte, starts ...int) [][]byte {
 func TestRewriteFragments(t *testing.T) {
 	tcp := natSpec{proto: ProtoTCP, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: payload(200)}
 	udp := natSpec{proto: ProtoUDP, src: natPriv, dst: natNet, sport: 40001, dport: 53, payload: payload(200)}
-	echo := echoSpec(8)
-	for _, c := range []struct {
-		name   string
-		spec   natSpec
-		starts []int
-	}{
-		{"tcp", tcp, []int{0, 64, 128}},
-		{"tcp tiny first fragment", tcp, []int{0, 8, 96}},
-		{"tcp two tiny fragments", tcp, []int{0, 8, 16, 24}},
-		{"udp", udp, []int{0, 48}},
-		{"icmp", echo, []int{0, 32}},
-	} {
-		before := fragments(t, c.spec.frame(t), c.starts...)
-		want := c.spec.clone()
-		want.src, want.dst = natPub, natHop
-		after := fragments(t, want.frame(t), c.starts...)
-		for i, f := range before {
-			var p Parsed
-			p.Decode(f)
-			if err := RewriteIPv4Src(f, &p, VnetHdr{}, natPub); err != nil {
-				t.Fatalf("%s fragment %d: %v", c.name, i, err)
+	ops := []natOp{opSrc(natPub), opDst(natHop)}
+	checkFragments(t, "tcp", tcp, ops, 0, 64, 128)
+	checkFragments(t, "tcp, tiny first fragment", tcp, ops, 0, 8, 96)
+	checkFragments(t, "tcp, two tiny fragments", tcp, ops, 0, 8, 16, 24)
+	checkFragments(t, "udp", udp, ops, 0, 48)
+	checkFragments(t, "icmp", echoSpec(8), ops, 0, 32)
+}
+
+// checkFragments fragments s at starts, applies ops to every fragment, and compares each
+// with the fragment of the packet built with the new fields.
+func checkFragments(t *testing.T, name string, s natSpec, ops []natOp, starts ...int) {
+	t.Helper()
+	want := s.clone()
+	for _, op := range ops {
+		op.edit(&want)
+	}
+	after := fragments(t, want.frame(t), starts...)
+	for j, g := range fragments(t, s.frame(t), starts...) {
+		var p Parsed
+		p.Decode(g)
+		for _, op := range ops {
+			if err := op.do(g, &p, VnetHdr{}); err != nil {
+				t.Fatalf("%s fragment %d: %s: %v", name, j, op.name, err)
 			}
-			if err := RewriteIPv4Dst(f, &p, VnetHdr{}, natHop); err != nil {
-				t.Fatalf("%s fragment %d: %v", c.name, i, err)
-			}
-			if !bytes.Equal(f, after[i]) {
-				t.Errorf("%s fragment %d: got % x\nwant % x", c.name, i, f, after[i])
-			}
-			if i > 0 {
-				g := slices.Clone(f)
-				if RewriteSrcPort(f, &p, VnetHdr{}, 1) == nil || RewriteICMPID(f, &p, VnetHdr{}, 1) == nil || !bytes.Equal(f, g) {
-					t.Errorf("%s fragment %d: a port or id rewrite of a non-first fragment did not fail cleanly", c.name, i)
-				}
-			}
+		}
+		if !bytes.Equal(g, after[j]) {
+			t.Fatalf("%s (%+v, starts %v) fragment %d:\n got % x\nwant % x", name, s, starts, j, g, after[j])
 		}
 	}
 }
@@ -450,7 +442,8 @@ func TestRewriteRefuses(t *testing.T) {
 	echoF := echoSpec(8).frame(t)
 	errF := errSpec(3, echoSpec(8), 28).frame(t)
 	v6F := natSpec{v6: true, proto: ProtoTCP, src: ip6A, dst: ip6B, sport: 1, dport: 2}.frame(t)
-	frag := fragments(t, tcpF, 0, 64)[0]
+	frags := fragments(t, tcpF, 0, 64)
+	frag := frags[0]
 	wrongOff, wrongStart := pvh, pvh
 	wrongOff.CsumOffset = udpCsumOff
 	wrongStart.CsumStart += 4
@@ -476,6 +469,8 @@ func TestRewriteRefuses(t *testing.T) {
 		{"partial at the udp offset of tcp", ptcp, wrongOff, opSrc(natPub), 0},
 		{"partial starting inside tcp", ptcp, wrongStart, opSport(9), 0},
 		{"partial fragment", frag, fragVH, opSrc(natPub), 0},
+		{"port of a non-first fragment", frags[1], VnetHdr{}, opSport(1), 0},
+		{"icmp id of a non-first fragment", fragments(t, echoF, 0, 32)[1], VnetHdr{}, opID(1), 0},
 		{"partial on an error, tcp offset", errF, fragVH, opInnerSrc(natPub), 0},
 		{"stale parsed, address", tcpF, VnetHdr{}, opSrc(natPub), EthHdrLen + 10},
 		{"stale parsed, port", tcpF, VnetHdr{}, opSport(7), EthHdrLen + 20 + 10},
@@ -514,7 +509,7 @@ func TestFinishChecksum(t *testing.T) {
 	} {
 		want := s.frame(t)
 		f, vh := partialForm(t, want)
-		padded := cat(f, bytes.Repeat([]byte{0xaa}, 6)) // Ethernet padding is not summed
+		padded := cat(f, []byte{1, 2, 3, 4, 5, 6}) // Ethernet padding is not summed
 		pvh := vh
 		if err := FinishChecksum(padded, &pvh); err != nil {
 			t.Fatal(err)
@@ -549,28 +544,19 @@ func TestFinishChecksum(t *testing.T) {
 // as Linux's skb_checksum_help stores it (and as UDP requires).
 func TestFinishChecksumZero(t *testing.T) {
 	for _, proto := range []uint8{ProtoTCP, ProtoUDP} {
-		// With a zero tail word the segment's checksum is C; a tail of C makes the sum 0xffff and
-		// the checksum 0. The tail sits at an even offset (header 20 or 8, payload 40).
-		s := natSpec{proto: proto, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: make([]byte, 42)}
-		f := s.frame(t)
+		want := zeroSumSpec(t, natSpec{proto: proto, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: make([]byte, 42)}).frame(t)
 		var p Parsed
-		p.Decode(f)
+		p.Decode(want)
 		field := p.L4Off + partialOff(proto)
-		copy(s.payload[40:], f[field:field+2])
-		want := s.frame(t)
-		got := binary.BigEndian.Uint16(want[field:])
-		if proto == ProtoTCP && got != 0 || proto == ProtoUDP && got != 0xffff {
-			t.Fatalf("protocol %d: the constructed checksum is %#04x, not a computed zero", proto, got)
+		if c := binary.BigEndian.Uint16(want[field:]); proto == ProtoTCP && c != 0 || proto == ProtoUDP && c != 0xffff {
+			t.Fatalf("protocol %d: the constructed checksum is %#04x, not a computed zero", proto, c)
 		}
 		pf, vh := partialForm(t, want)
 		if err := FinishChecksum(pf, &vh); err != nil {
 			t.Fatal(err)
 		}
-		if c := binary.BigEndian.Uint16(pf[field:]); c != 0xffff {
+		if c := binary.BigEndian.Uint16(pf[field:]); c != 0xffff || badChecksums(pf) != 0 {
 			t.Errorf("protocol %d: a computed zero was stored as %#04x, want 0xffff", proto, c)
-		}
-		if badChecksums(pf) != 0 {
-			t.Errorf("protocol %d: the finished frame does not verify", proto)
 		}
 	}
 }
@@ -658,7 +644,15 @@ func TestRewriteRandom(t *testing.T) {
 				inner: &in, quote: quote, opts: r.IntN(4) == 0}
 		}
 		if s.inner == nil && r.IntN(5) == 0 {
-			checkFragments(t, i, s, randOps(r, s, true), r)
+			data := len(s.ip(t)) - 20
+			if s.opts {
+				data -= 4
+			}
+			starts := []int{0}
+			for at := 8 * (1 + r.IntN(4)); at < data; at += 8 * (1 + r.IntN(8)) {
+				starts = append(starts, at)
+			}
+			checkFragments(t, "random", s, randOps(r, s, true), starts...)
 			seen["fragmented"]++
 			continue
 		}
@@ -681,34 +675,6 @@ func TestRewriteRandom(t *testing.T) {
 	}
 }
 
-// checkFragments fragments s at random and applies ops to every fragment.
-func checkFragments(t *testing.T, i int, s natSpec, ops []natOp, r *rand.Rand) {
-	t.Helper()
-	f := s.frame(t)
-	data := len(f) - EthHdrLen - int(f[EthHdrLen]&0x0f)*4
-	starts := []int{0}
-	for at := 8 * (1 + r.IntN(4)); at < data; at += 8 * (1 + r.IntN(8)) {
-		starts = append(starts, at)
-	}
-	want := s.clone()
-	for _, op := range ops {
-		op.edit(&want)
-	}
-	after := fragments(t, want.frame(t), starts...)
-	for j, g := range fragments(t, f, starts...) {
-		var p Parsed
-		p.Decode(g)
-		for _, op := range ops {
-			if err := op.do(g, &p, VnetHdr{}); err != nil {
-				t.Fatalf("case %d fragment %d: %s: %v", i, j, op.name, err)
-			}
-		}
-		if !bytes.Equal(g, after[j]) {
-			t.Fatalf("case %d (%+v, starts %v) fragment %d:\n got % x\nwant % x", i, s, starts, j, g, after[j])
-		}
-	}
-}
-
 // TestRewriteQuoteCutInChecksum: a quote that ends inside the quoted TCP checksum (no sender
 // cuts there: RFC 792 quotes 8 bytes, Linux up to 576) keeps its one byte of it, whose new
 // value depends on the byte that is missing; the outer checksum stays right.
@@ -726,5 +692,213 @@ func TestRewriteQuoteCutInChecksum(t *testing.T) {
 	}
 	if bad := badChecksums(f); bad != 0 || f[len(f)-1] != last {
 		t.Errorf("bad checksums %b, the half checksum went from %#02x to %#02x", bad, last, f[len(f)-1])
+	}
+}
+
+// zeroSumSpec returns s with its last payload word chosen so that its TCP or UDP checksum
+// computes to 0 (which UDP sends as 0xffff). The payload's length must be even.
+func zeroSumSpec(t *testing.T, s natSpec) natSpec {
+	s = s.clone()
+	s.payload = slices.Clone(s.payload)
+	n := len(s.payload)
+	clear(s.payload[n-2:])
+	f := s.frame(t)
+	var p Parsed
+	p.Decode(f)
+	// With a zero tail the checksum is C = ~sum; a tail of C makes the sum 0xffff, -0.
+	copy(s.payload[n-2:], f[p.L4Off+partialOff(p.Proto):])
+	return s
+}
+
+// TestRewriteToZeroSum: an update whose result computes to 0 gives TCP 0 (as a full
+// computation does) and UDP 0xffff (0 would say "no checksum"), complete or quoted.
+func TestRewriteToZeroSum(t *testing.T) {
+	for _, proto := range []uint8{ProtoTCP, ProtoUDP} {
+		after := zeroSumSpec(t, natSpec{proto: proto, src: natPub, dst: natNet, sport: 1000, dport: 53, payload: payload(40)})
+		f := after.frame(t)
+		var p Parsed
+		p.Decode(f)
+		if c := binary.BigEndian.Uint16(f[p.L4Off+partialOff(proto):]); c != 0 && c != 0xffff {
+			t.Fatalf("protocol %d: the constructed checksum is %#04x, not a computed zero", proto, c)
+		}
+		before := after.clone()
+		before.src = natPriv
+		checkRewrite(t, "to a zero sum", before, false, opSrc(natPub))
+		before.sport = 999
+		checkRewrite(t, "port to a zero sum", before, false, opSrc(natPub), opSport(1000))
+		checkRewrite(t, "quoted, to a zero sum", errSpec(3, before, 20+UDPLen+40), false, opInnerSrc(natPub), opInnerSport(1000))
+	}
+}
+
+// TestRewriteAllocs: every rewrite, complete or partial, and FinishChecksum run without
+// allocating.
+func TestRewriteAllocs(t *testing.T) {
+	tcp := natSpec{proto: ProtoTCP, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: payload(1400)}
+	errF := errSpec(3, natSpec{proto: ProtoUDP, src: natPub, dst: natNet, sport: 5, dport: 53, payload: payload(20)}, 48).frame(t)
+	echoErrF := errSpec(11, echoSpec(8), 28).frame(t)
+	tcpF := tcp.frame(t)
+	ptcp, pvh := partialForm(t, tcpF)
+	cases := []struct {
+		name  string
+		frame []byte
+		vh    VnetHdr
+		ops   []natOp
+	}{
+		{"tcp snat", tcpF, VnetHdr{}, []natOp{opSrc(natPub), opSport(1), opSrc(natPriv), opSport(40000)}},
+		{"tcp partial dnat", ptcp, pvh, []natOp{opDst(natPriv), opDport(2), opDst(natNet), opDport(443)}},
+		{"echo id", echoSpec(8).frame(t), VnetHdr{}, []natOp{opID(1), opID(2)}},
+		{"error quoting udp", errF, VnetHdr{}, []natOp{opInnerSrc(natPriv), opInnerSport(9), opInnerDst(natHop), opInnerDport(8)}},
+		{"error quoting echo", echoErrF, VnetHdr{}, []natOp{opInnerID(1), opInnerID(2)}},
+	}
+	for _, c := range cases {
+		var p Parsed
+		p.Decode(c.frame)
+		if n := testing.AllocsPerRun(100, func() {
+			for _, op := range c.ops {
+				if err := op.do(c.frame, &p, c.vh); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations per run", c.name, n)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		vh := pvh
+		_ = FinishChecksum(ptcp, &vh)
+	}); n != 0 {
+		t.Errorf("FinishChecksum: %v allocations per run", n)
+	}
+}
+
+// fuzzOps are all the rewrites, with the values the fuzzer chose.
+func fuzzOps(a netip.Addr, v uint16) []natOp {
+	return []natOp{opSrc(a), opDst(a), opSport(v), opDport(v), opID(v),
+		opInnerSrc(a), opInnerDst(a), opInnerSport(v), opInnerDport(v), opInnerID(v)}
+}
+
+// FuzzRewrite runs every rewrite on arbitrary frames, complete or (mode bit 0) with the
+// partial checksum a sender would have left. A rewrite never panics; one that fails changes
+// nothing; one that succeeds leaves a Parsed equal to a fresh decode; and no checksum that
+// verified before (after completing a partial one) fails to verify after.
+func FuzzRewrite(f *testing.F) {
+	tcp := natSpec{proto: ProtoTCP, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: payload(30)}
+	udp := natSpec{proto: ProtoUDP, src: natPriv, dst: natNet, sport: 40001, dport: 53, payload: payload(9)}
+	udp0 := udp
+	udp0.noUDPCsum = true
+	for _, s := range []natSpec{tcp, udp, udp0, echoSpec(8), errSpec(3, tcp, 48), errSpec(3, udp, 28), errSpec(11, echoSpec(8), 36),
+		{v6: true, proto: ProtoUDP, src: ip6A, dst: ip6B, sport: 1, dport: 2, payload: payload(4)}} {
+		fr := s.frame(f)
+		f.Add(fr, uint8(0), uint32(0xcb00710a), uint16(4242))
+		f.Add(fr, uint8(1), uint32(0x0a00010a), uint16(0))
+		f.Add(fr, uint8(6), uint32(0x00220022), uint16(len(fr)-4))
+	}
+	for _, fr := range fragments(f, tcp.frame(f), 0, 8) {
+		f.Add(fr, uint8(0), uint32(0xc0000201), uint16(7))
+	}
+	f.Fuzz(func(t *testing.T, frame []byte, mode uint8, a uint32, v uint16) {
+		var p Parsed
+		p.Decode(frame)
+		var vh VnetHdr
+		if off := partialOff(p.Proto); mode&1 != 0 && off != 0 && !p.Fragment && (p.Proto != ProtoICMP || p.Kind == KindIPv4) &&
+			(p.Proto != ProtoICMPv6 || p.Kind == KindIPv6) && p.L4Off+off+2 <= EthHdrLen+p.TotalLen {
+			vh = VnetHdr{Flags: VnetFlagNeedsCsum, CsumStart: uint16(p.L4Off), CsumOffset: uint16(off)}
+			// What the sender leaves in the field: the pseudo-header sum, or 0 without one.
+			var init uint16
+			if p.Proto != ProtoICMP {
+				init = ^naiveChecksum(nil, pseudoSum(p.Src, p.Dst, p.Proto, p.TotalLen-p.IPHdrLen))
+			}
+			binary.BigEndian.PutUint16(frame[p.L4Off+off:], init)
+		}
+		var ab [4]byte
+		binary.BigEndian.PutUint32(ab[:], a)
+		if mode&2 != 0 && len(frame) > 0 {
+			// A Parsed of a longer frame, and a virtio header the guest made up: nothing
+			// may panic, and what fails must change nothing.
+			frame = frame[:int(v)%len(frame)]
+			vh = VnetHdr{Flags: mode >> 2, GSOType: mode & 0x80, CsumStart: uint16(a), CsumOffset: uint16(a >> 16)}
+			for _, op := range fuzzOps(netip.AddrFrom4(ab), v) {
+				g, pb := slices.Clone(frame), p
+				if err := op.do(frame, &p, vh); err != nil && (!bytes.Equal(frame, g) || p != pb) {
+					t.Fatalf("%s failed (%v) but changed the frame or the Parsed", op.name, err)
+				}
+			}
+			g := slices.Clone(frame)
+			if err := FinishChecksum(frame, &vh); err != nil && !bytes.Equal(frame, g) {
+				t.Fatalf("FinishChecksum failed (%v) but changed the frame", err)
+			}
+			return
+		}
+		badBefore := badChecksums(completeRef(frame, vh))
+		for _, op := range fuzzOps(netip.AddrFrom4(ab), v) {
+			g, pb := slices.Clone(frame), p
+			if err := op.do(frame, &p, vh); err != nil {
+				if !bytes.Equal(frame, g) || p != pb {
+					t.Fatalf("%s failed (%v) but changed the frame or the Parsed", op.name, err)
+				}
+				continue
+			}
+			var fresh Parsed
+			fresh.Decode(frame)
+			if d := diffParsed(p, fresh); d != "" {
+				t.Fatalf("%s: Parsed differs from a fresh decode:%s", op.name, d)
+			}
+		}
+		if bad := badChecksums(completeRef(frame, vh)); bad&^badBefore != 0 {
+			t.Fatalf("checksums that verified before fail after the rewrites: %b (before %b)", bad, badBefore)
+		}
+		if err := FinishChecksum(frame, &vh); err == nil {
+			if bad := badChecksums(frame); bad&^badBefore != 0 {
+				t.Fatalf("checksums fail after FinishChecksum: %b (before %b)", bad, badBefore)
+			}
+		}
+	})
+}
+
+func benchRewrite(b *testing.B, frame []byte, vh VnetHdr, ops ...natOp) {
+	var p Parsed
+	p.Decode(frame)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, op := range ops {
+			if err := op.do(frame, &p, vh); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// Each iteration translates and translates back, so every rewrite changes the frame.
+
+func BenchmarkRewriteIPv4Src(b *testing.B) {
+	f := natSpec{proto: ProtoTCP, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: payload(1400)}.frame(b)
+	benchRewrite(b, f, VnetHdr{}, opSrc(natPub), opSrc(natPriv))
+}
+
+func BenchmarkRewriteSNATPartial(b *testing.B) {
+	f, vh := partialForm(b, natSpec{proto: ProtoTCP, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: payload(1400)}.frame(b))
+	benchRewrite(b, f, vh, opSrc(natPub), opSport(61000), opSrc(natPriv), opSport(40000))
+}
+
+func BenchmarkRewriteICMPErrorInner(b *testing.B) {
+	in := natSpec{proto: ProtoUDP, src: natPub, dst: natNet, sport: 61000, dport: 53, payload: payload(40)}
+	f := errSpec(3, in, 68).frame(b)
+	benchRewrite(b, f, VnetHdr{}, opDst(natPriv), opInnerSrc(natPriv), opInnerSport(40000),
+		opDst(natPub), opInnerSrc(natPub), opInnerSport(61000))
+}
+
+func BenchmarkFinishChecksum1500(b *testing.B) {
+	f, vh := partialForm(b, natSpec{proto: ProtoTCP, src: natPriv, dst: natNet, sport: 40000, dport: 443, payload: payload(1460)}.frame(b))
+	var p Parsed
+	p.Decode(f)
+	field := p.L4Off + tcpCsumOff
+	init := binary.BigEndian.Uint16(f[field:])
+	b.ReportAllocs()
+	for b.Loop() {
+		binary.BigEndian.PutUint16(f[field:], init)
+		h := vh
+		if err := FinishChecksum(f, &h); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
