@@ -889,6 +889,26 @@ func TestCaptureLiveTraffic(t *testing.T) {
 			t.Errorf("frame %d: tcpdump read\n% x\nthe capture has\n% x", i+1, td[i], frames[i].Data)
 		}
 	}
+	// Wireshark, where installed, reads the same verdicts and directions out of the file.
+	if _, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command("tshark", "-r", ngFile, "-T", "fields", "-E", "separator=|", "-e", "frame.packet_flags_direction", "-e", "frame.comment").Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		rows := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(rows) != len(frames) {
+			t.Fatalf("tshark read %d frames, the capture has %d", len(rows), len(frames))
+		}
+		for i, row := range rows {
+			dir := "0x00000001"
+			if frames[i].Outbound {
+				dir = "0x00000002"
+			}
+			if row != dir+"|"+frames[i].Comment {
+				t.Errorf("frame %d: tshark says %q, want %q", i+1, row, dir+"|"+frames[i].Comment)
+			}
+		}
+	}
 	// And the classic pcap holds the same frames (two captures of one ENI may order frames of
 	// different engine goroutines differently, so as a multiset), with one verdict line each.
 	tp := tcpdumpFrames(t, pcapFile)
