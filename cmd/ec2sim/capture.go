@@ -35,7 +35,7 @@ pcapng (the default) has one interface per ENI ("web-1.eth0 eni-..."), the direc
 frame, and its verdict as a packet comment: "out deliver", "in deliver",
 "out drop spoofed-source-ip stage source-check", "in drop security-group-ingress stage
 sg-ingress", "in drop network-acl-inbound stage nacl-inbound rule *", "in generated arp-reply"
-(answers the fabric makes). Wireshark shows the comments (pkt_comment); tcpdump reads the file
+(answers the fabric makes). Wireshark shows the comments (frame.comment); tcpdump reads the file
 and ignores them. --format pcap writes classic pcap for older tools and prints the verdicts to
 standard error, one line per frame: number (as tcpdump -# counts), time, ENI, verdict.
 
