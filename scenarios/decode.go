@@ -73,7 +73,7 @@ func (d *decoder) where(obj any, name string, fallback Pos) Pos {
 }
 
 func (d *decoder) scenario(root *yaml.Node) *Scenario {
-	sc := &Scenario{File: d.file, Settings: DefaultSettings()}
+	sc := &Scenario{File: d.file, Settings: DefaultSettings(), Clock: Clock{Speed: DefaultClockSpeed}, Hypervisor: DefaultHypervisor()}
 	d.object(root, kScenario, "scenario", func(name string, k, v *yaml.Node) {
 		d.mark(sc, name, v)
 		switch name {
@@ -97,6 +97,10 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			d.list(v, "expect", func(i int, v *yaml.Node) { sc.Expect = append(sc.Expect, d.probe(i, v)) })
 		case "internet":
 			sc.Internet = d.internet(k, v)
+		case "clock":
+			d.clock(v, &sc.Clock)
+		case "hypervisor":
+			d.hypervisor(v, &sc.Hypervisor)
 		case "steps":
 			d.list(v, "steps", func(i int, v *yaml.Node) { sc.Steps = append(sc.Steps, d.step(i, v)) })
 		case "flow_logs":
@@ -111,7 +115,7 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 					case "traffic":
 						fl.Traffic, _ = d.str(v, what+": traffic")
 					case "interval":
-						fl.Interval, _ = d.duration(v, what+": interval")
+						fl.Interval, _ = d.interval(v, what+": interval")
 					case "format":
 						fl.Format, _ = d.str(v, what+": format")
 					case "destination":

@@ -106,8 +106,10 @@ func Format(sc *Scenario) ([]byte, error) {
 			if fl.Traffic != "ALL" {
 				addStr(m, "traffic", fl.Traffic)
 			}
-			if fl.Interval != 0 {
-				addStr(m, "interval", fl.Interval.String())
+			if i := fl.Interval; i%time.Second == 0 && i != 0 {
+				addInt(m, "interval", int(i/time.Second))
+			} else if i != 0 {
+				addStr(m, "interval", i.String())
 			}
 			if fl.Format != "" {
 				addStr(m, "format", fl.Format)
@@ -118,6 +120,29 @@ func Format(sc *Scenario) ([]byte, error) {
 			add(fls, fl.Name, m)
 		}
 		add(root, "flow_logs", fls)
+	}
+	if sc.Clock.Speed != DefaultClockSpeed {
+		cm := mapping(true)
+		v := strconv.FormatFloat(sc.Clock.Speed, 'g', -1, 64)
+		tag := "!!float"
+		if _, err := strconv.Atoi(v); err == nil {
+			tag = "!!int" // 10, not 10.0: the encoder would tag "10" as a float explicitly
+		}
+		add(cm, "speed", &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v})
+		add(root, "clock", cm)
+	}
+	if h := sc.Hypervisor; h != DefaultHypervisor() {
+		hm := mapping(true)
+		if !h.Scrub {
+			add(hm, "scrub", boolean(false))
+		}
+		if h.MemoryPool != 0 {
+			addStr(hm, "memory_pool", formatSize(h.MemoryPool))
+		}
+		if h.DiskPool != 0 {
+			addStr(hm, "disk_pool", formatSize(h.DiskPool))
+		}
+		add(root, "hypervisor", hm)
 	}
 	if len(sc.Expect) > 0 {
 		probes := sequence(false)

@@ -66,6 +66,7 @@ func fuzzSeeds(f *testing.F) {
 	}
 	for _, s := range []string{
 		gwBase,
+		rtBase,
 		"",
 		"name: t\n",
 		"name: t\nvpcs: {a: {cidr: 10.0.0.0/16, subnets: {b: {cidr: 10.0.0.0/24}}}}\ninstances: {x: {subnet: b}}\n",
@@ -110,7 +111,7 @@ func TestMutatedFiles(t *testing.T) {
 		}
 		seeds = append(seeds, data)
 	}
-	seeds = append(seeds, []byte(gwBase))
+	seeds = append(seeds, []byte(gwBase), []byte(rtBase))
 	schema := loadSchema(t)
 	r := rand.New(rand.NewSource(1))
 	const alphabet = "&*[]{}:-#|'\"\n ab0"

@@ -170,7 +170,7 @@ func (v *validator) flowLogChecks() {
 		switch s := fl.Interval; {
 		case s == 0, s == 60*time.Second, s == 600*time.Second:
 		case s >= time.Second && s < 60*time.Second && s%time.Second == 0:
-			// An ec2sim test setting, not AWS's; reports of the lab say so.
+			v.p.warnf(v.where(fl, "interval", fl.Pos), "%s: interval %s is an ec2sim test setting; AWS offers 60s and 600s", what, s)
 		default:
 			v.p.errorf(v.where(fl, "interval", fl.Pos), "%s: interval %s: want 60s or 600s (AWS), or 1s-59s in whole seconds (ec2sim's test setting)", what, s)
 		}

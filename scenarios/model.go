@@ -44,6 +44,12 @@ type Scenario struct {
 	OnPrem []*OnPrem
 	// FlowLogs are created when the lab comes up.
 	FlowLogs []*FlowLog
+	// Clock drives the engine's timers; Parse sets Speed 1 (real time) when the file says
+	// nothing.
+	Clock Clock
+	// Hypervisor configures scrubbing and the host pools; Parse sets DefaultHypervisor() when the
+	// file says nothing.
+	Hypervisor Hypervisor
 	// Steps run in file order after the expect: probes.
 	Steps    []*Step
 	Expect   []*Probe

@@ -274,7 +274,9 @@ func TestFullTestdataUsesEveryField(t *testing.T) {
 			assert.True(t, d.seen[kind+"."+f.name], "testdata/full.yaml does not use %s.%s", kind, f.name)
 		}
 	}
-	assert.Len(t, sc.Warnings, 3)
+	assert.Len(t, sc.Warnings, 5, "%v", sc.Warnings)
+	assert.Equal(t, Clock{Speed: 2.5}, sc.Clock)
+	assert.Equal(t, Hypervisor{Scrub: false, MemoryPool: 512 << 20, DiskPool: 2 << 30}, sc.Hypervisor)
 	assert.Equal(t, 4, sc.PrefixList("corp").MaxEntries)
 	assert.Equal(t, 1, sc.PrefixList("v6").MaxEntries, "max_entries defaults to the number of entries")
 	assert.True(t, sc.PrefixList("v6").IPv6())

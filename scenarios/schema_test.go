@@ -425,6 +425,12 @@ func scalarSamples(kind string) (good, bad []any) {
 		return []any{int64(80), "80", "1024-65535", "all"}, []any{true, "http", int64(70000)}
 	case "icmp":
 		return []any{int64(8), int64(-1), "all"}, []any{"8", true, int64(256)}
+	case "number":
+		return []any{int64(1), 2.5, int64(1000)}, []any{"2", true}
+	case "size":
+		return []any{int64(1048576), "512MiB", "2GiB", "1TiB", "4096"}, []any{"2GB", "2 GiB", true, int64(-1)}
+	case "interval":
+		return []any{int64(60), "60s", "10m", "5s"}, []any{"sixty", true, "60"}
 	}
 	panic("unknown scalar kind " + kind)
 }

@@ -34,6 +34,8 @@ const (
 	kInternet   = "internet"
 	kHost       = "host"
 	kFlowLog    = "flow_log"
+	kClock      = "clock"
+	kHypervisor = "hypervisor"
 	kStep       = "step"
 	kHoldStep   = "hold_step"
 	kHeldStep   = "held_step"
@@ -58,6 +60,8 @@ func formatSpec() map[string][]field {
 			{"instances", "map:" + kInstance, false},
 			{"internet", "object:" + kInternet, false},
 			{"flow_logs", "map:" + kFlowLog, false},
+			{"clock", "object:" + kClock, false},
+			{"hypervisor", "object:" + kHypervisor, false},
 			{"expect", "list:" + kProbe, false},
 			{"steps", "list:" + kStep, false},
 		},
@@ -99,9 +103,17 @@ func formatSpec() map[string][]field {
 		kFlowLog: {
 			{"resource", "string", true},
 			{"traffic", "string", false},
-			{"interval", "duration", false},
+			{"interval", "interval", false},
 			{"format", "string", false},
 			{"destination", "string", false},
+		},
+		kClock: {
+			{"speed", "number", false},
+		},
+		kHypervisor: {
+			{"scrub", "bool", false},
+			{"memory_pool", "size", false},
+			{"disk_pool", "size", false},
 		},
 		kInternet: {
 			{"hosts", "map:" + kHost, false},

@@ -41,6 +41,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 		p.errorf(where(sc, "name", top), "scenario name: %v", err)
 	}
 	v.settings(where(sc, "settings", top))
+	v.runtime(top)
 	vpcs := map[string]bool{}
 	for _, vpc := range sc.VPCs {
 		if vpcs[vpc.Name] {

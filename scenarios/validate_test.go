@@ -16,8 +16,10 @@ import (
 func built() *Scenario {
 	p := netip.MustParsePrefix
 	return &Scenario{
-		Name:     "built",
-		Settings: DefaultSettings(),
+		Name:       "built",
+		Settings:   DefaultSettings(),
+		Clock:      Clock{Speed: DefaultClockSpeed},
+		Hypervisor: DefaultHypervisor(),
 		VPCs: []*VPC{{
 			Name: "main", CIDR: p("10.0.0.0/16"),
 			Subnets: []*Subnet{{Name: "a", VPC: "main", CIDR: p("10.0.1.0/24")}},
