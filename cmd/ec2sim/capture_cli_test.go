@@ -162,7 +162,10 @@ func TestCaptureCommand(t *testing.T) {
 	// Ctrl-C ends a capture cleanly, with a readable file; so does --duration.
 	sig := filepath.Join(dir, "sigint.pcapng")
 	cmd, wait := startCapture(t, "--lab", name, "web", "-w", sig)
-	time.Sleep(1500 * time.Millisecond)
+	// Long enough for the pinger to be seen even on a busy machine; a ping of our own makes
+	// sure there is traffic during the capture.
+	exec.Command(binPath, "exec", "--lab", name, "web", "--", "ping", "-c3", "-i0.3", "-W1", "10.0.2.10").Run()
+	time.Sleep(500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	if code, errOut := wait(); code != 0 || !strings.Contains(errOut, "frames captured") {
 		t.Errorf("capture after SIGINT: exit %d\n%s", code, errOut)
