@@ -191,15 +191,19 @@ func TestWithoutPositionsSeesDifferences(t *testing.T) {
 }
 
 func BenchmarkParse(b *testing.B) {
-	data, err := os.ReadFile("examples/security-groups.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := Parse("security-groups.yaml", data); err != nil {
+	for _, file := range []string{"examples/security-groups.yaml", "examples/public-private.yaml", "testdata/full.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
 			b.Fatal(err)
 		}
+		b.Run(filepath.Base(file), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := Parse(file, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

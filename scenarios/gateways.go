@@ -247,7 +247,7 @@ func (v *validator) onPremCIDR(o *OnPrem, what string, seen []*OnPrem) bool {
 		v.p.errorf(at, "%s: cidr %s overlaps %s (%s); use a private range such as 192.168.0.0/16", what, c, r, kind)
 		return false
 	}
-	for _, r := range simulatedInternet() {
+	for _, r := range DocumentationRanges() {
 		if r.Overlaps(c) {
 			v.p.errorf(at, "%s: cidr %s overlaps %s, which the simulated internet uses; use a private range such as 192.168.0.0/16", what, c, r)
 			return false

@@ -400,17 +400,9 @@ type Host struct {
 // InternetName is reserved: the simulated internet's namespace is named after it.
 const InternetName = "internet"
 
-// DocumentationRanges are the only ranges the simulated internet uses (RFC 5737), so that no
-// packet ever carries a real public address.
-var DocumentationRanges = []netip.Prefix{
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-}
-
 // InDocumentationRange reports whether a is in one of the documentation ranges.
 func InDocumentationRange(a netip.Addr) bool {
-	for _, p := range DocumentationRanges {
+	for _, p := range DocumentationRanges() {
 		if p.Contains(a) {
 			return true
 		}

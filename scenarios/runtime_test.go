@@ -68,6 +68,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{"flow log format field", "${action}", "${verdict}", "11:65", `flow log all: log format: unknown flow log field "verdict"; valid fields: version account-id interface-id`},
 		{"flow log format syntax", "${action}", "action", "11:65", `"action" is not a field; write each field as ${name}`},
 		{"flow log destination", "destination: text", "destination: s3", "11:118", `flow log all: destination "s3": want text or jsonl`},
+		{"seconds beyond a duration", "speed: 10}", "speed: 10}\nsettings: {conntrack: {udp_timeout: 99999999999}}", "9:37", "settings: conntrack: udp_timeout: 99999999999 seconds: want a number of seconds from 0 to 2147483647"},
 		{"flow log without resource", "{resource: eni/x.eth0, interval: 600s}", "{interval: 600s}", "12:8", `flow log eni: missing required field "resource"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -546,6 +546,23 @@ func TestSchemaRefusesWhatTheDecoderRefuses(t *testing.T) {
 		probe("{from: x, to: x, proto: icmp, result: deny, timeout: soon}"),
 		probe("{from: x, to: x, proto: udp, port: \"53\", result: deny}"),
 		probe("{from: x, proto: icmp, result: deny}"),
+		vpcHead + "    nat_gateways: {n: {elastic_ip: 203.0.113.5}}\n",
+		vpcHead + "    internet_gateway: true\n    nat_gateways: {n: {subnet: a, private: true, elastic_ip: 203.0.113.5}}\n",
+		vpcHead + "    nat_gateways: {n: {subnet: a, private: yes}}\n",
+		vpcHead + "    vpn_gateway: [corp]\n",
+		vpcHead + "    route_tables: {rt: {routes: [{destination: 10.9.0.0/16, target: nat}]}}\n",
+		vpcHead + "    route_tables: {rt: {routes: [{destination: 10.9.0.0/16, target: gateway/x}]}}\n",
+		"name: t\npeerings: {p: {requester: a}}\n",
+		"name: t\npeerings: {p: {requester: a, accepter: b, shared: true}}\n",
+		"name: t\non_prem: {corp: {hosts: {}}}\n",
+		"name: t\non_prem: {corp: {cidr: 192.168.0.0/16, hosts: {h: [192.168.0.1]}}}\n",
+		"name: t\ninternet: {hosts: {h: {address: 203.0.113.1}}}\n",
+		"name: t\nclock: {speed: 0}\n",
+		"name: t\nclock: {speed: fast}\n",
+		"name: t\nhypervisor: {memory_pool: 2GB}\n",
+		"name: t\nhypervisor: {scrub: 1}\n",
+		inst("{subnet: main/a}") + "flow_logs: {f: {resource: vpc/main, interval: sixty}}\n",
+		inst("{enis: [{subnet: main/a}], public_ip: true}"),
 	} {
 		_, err := Parse("t.yaml", []byte(src))
 		assert.Error(t, err, "the loader accepts:\n%s", src)

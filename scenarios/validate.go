@@ -140,8 +140,9 @@ func badVPCRange(p netip.Prefix) (netip.Prefix, string, bool) {
 	return netip.Prefix{}, "", false
 }
 
-// simulatedInternet are the documentation ranges that the lab's internet uses.
-func simulatedInternet() [3]netip.Prefix {
+// DocumentationRanges are the only ranges the simulated internet uses (RFC 5737), so that no
+// packet of a lab ever carries a real public address.
+func DocumentationRanges() [3]netip.Prefix {
 	return [...]netip.Prefix{
 		netip.MustParsePrefix("192.0.2.0/24"),
 		netip.MustParsePrefix("198.51.100.0/24"),
@@ -180,7 +181,7 @@ func (v *validator) vpc(vpc *VPC) {
 			v.p.errorf(cidrAt, "vpc %s: cidr %s is in %s (%s); use a private range such as 10.0.0.0/16", vpc.Name, vpc.CIDR, r, what)
 			cidrOK = false
 		}
-		for _, r := range simulatedInternet() {
+		for _, r := range DocumentationRanges() {
 			if r.Overlaps(vpc.CIDR) {
 				v.p.warnf(cidrAt, "vpc %s: cidr %s overlaps %s, which the simulated internet uses; those addresses will be reached inside the VPC", vpc.Name, vpc.CIDR, r)
 			}
