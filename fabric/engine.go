@@ -262,12 +262,20 @@ func (e *Engine) pump(i uint32, p Port) {
 				packet.SetMACs(frame, packet.MAC(v.DstMAC), packet.MAC(v.SrcMAC))
 			}
 			// The internet gateway's one-to-one NAT: addresses change, checksums follow.
-			partial := vh.Flags&packet.VnetFlagNeedsCsum != 0
+			// An ICMP error quotes the packet it is about: its inner addresses are translated
+			// too, or the receiver's kernel cannot match the error to its connection (PMTUD,
+			// port unreachable through the gateway).
 			if v.SetSrc.IsValid() {
-				rewriteIPv4(frame, partial, &pkt, true, v.SetSrc)
+				if pkt.HasInner {
+					packet.RewriteICMPInnerDst(frame, &pkt, vh, v.SetSrc)
+				}
+				packet.RewriteIPv4Src(frame, &pkt, vh, v.SetSrc)
 			}
 			if v.SetDst.IsValid() {
-				rewriteIPv4(frame, partial, &pkt, false, v.SetDst)
+				if pkt.HasInner {
+					packet.RewriteICMPInnerSrc(frame, &pkt, vh, v.SetDst)
+				}
+				packet.RewriteIPv4Dst(frame, &pkt, vh, v.SetDst)
 			}
 			if _, err := out.Write(buf[:n]); err != nil {
 				e.counters[v.Out].WriteErrors.Add(1)

@@ -94,6 +94,30 @@ func TestInternetGatewayOneToOneNAT(t *testing.T) {
 	if !pmtu() {
 		t.Error("with an inbound ICMP 3/4 rule the sender did not learn the gateway's MTU of 1500")
 	}
+	// An ICMP error crosses the gateway with its quote translated too: the internet host's UDP
+	// socket learns "connection refused" from web's port unreachable, which it can only match to
+	// its socket if the quoted packet names web's public address.
+	if err := l.Authorize("web", "ingress", "udp:9999:0.0.0.0/0"); err != nil {
+		t.Fatal(err)
+	}
+	var refused bool
+	hypervisor.RunIn(inet, func() error {
+		c, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP("203.0.113.10")}, &net.UDPAddr{IP: pub.AsSlice(), Port: 9999})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for i := 0; i < 3 && !refused; i++ {
+			c.Write([]byte("x"))
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			_, err := c.Read(make([]byte, 10))
+			refused = err != nil && strings.Contains(err.Error(), "refused")
+		}
+		return nil
+	})
+	if !refused {
+		t.Error("the port unreachable from web did not reach the internet host's socket")
+	}
 	// A large transfer checks that checksums stay right through the translation for TSO frames.
 	if err := bulkTCPTo(l, "web", inet, "198.51.100.20", 4*1024*1024); err != nil {
 		t.Error(err)
