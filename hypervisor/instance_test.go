@@ -277,8 +277,16 @@ func TestUserDataRunsInside(t *testing.T) {
 		}
 		return err
 	}))
-	left, err := ListLabObjects(lab)
-	must(t, err)
+	// The shell may not have exec'd sleep yet on a busy machine: wait for it a little.
+	var left []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		left, err = ListLabObjects(lab)
+		must(t, err)
+		if strings.Contains(strings.Join(left, "\n"), "(sleep) in ") || time.Now().After(deadline) {
+			break
+		}
+	}
 	contains(t, strings.Join(left, "\n"), "(sleep) in "+NSName(lab, "ok"), "lab objects (the background job runs inside)")
 }
 
