@@ -50,8 +50,12 @@ type Compiled struct {
 
 // dirSet is one direction. Its trie holds the CIDRs of both families: each prefix maps to a
 // rule set of its own family, since no prefix of one family contains an address of the other.
+//
+// bart.Fast spends 256 bytes a trie node to save a popcount per level; with at most 128
+// prefixes per direction the memory does not matter, and it made Evaluate's cost flat
+// (about 20 ns at 1, 20 and 40 nested rules against 17-35 ns with bart.Table).
 type dirSet struct {
-	trie *bart.Table[uint64]
+	trie *bart.Fast[uint64]
 	sets [2]ruleSet // [0] IPv4, [1] IPv6
 }
 
@@ -65,10 +69,13 @@ type ruleSet struct {
 	// portMask[i] the rules that admit every port in it; portStart[0] is 0.
 	portStart []uint16
 	portMask  []uint64
-	icmpType  [256]uint64
-	icmpCode  [256]uint64
-	noL4      uint64 // the rules that match a packet without layer-4 fields
-	deny      int32  // the number of the `*` rule
+	// portBucket[h] is the interval that holds port h<<8, so a lookup searches only the
+	// intervals that start within the port's block of 256, usually none or one.
+	portBucket [257]uint8
+	icmpType   [256]uint64
+	icmpCode   [256]uint64
+	noL4       uint64 // the rules that match a packet without layer-4 fields
+	deny       int32  // the number of the `*` rule
 }
 
 // Compile checks an ACL (see [Check]) and builds its evaluator. The warnings are Check's.
@@ -88,7 +95,7 @@ func compile(a ACL, limit int) (*Compiled, []string, error) {
 	c := &Compiled{acl: a}
 	for eg := range 2 {
 		d := &c.dirs[eg]
-		d.trie = new(bart.Table[uint64])
+		d.trie = new(bart.Fast[uint64])
 		for v6 := range 2 {
 			var rules []Entry
 			for _, e := range a.Entries {
@@ -115,7 +122,7 @@ func compile(a ACL, limit int) (*Compiled, []string, error) {
 // addPrefixes maps each distinct CIDR to the rules whose CIDR contains it. CIDRs that contain a
 // common address are nested, so for any address the longest match among them is contained in
 // every rule CIDR that contains the address: its set is exactly those rules.
-func addPrefixes(t *bart.Table[uint64], rules []Entry) {
+func addPrefixes(t *bart.Fast[uint64], rules []Entry) {
 	for _, e := range rules {
 		var m uint64
 		for j, o := range rules {
@@ -180,13 +187,23 @@ func buildSet(rules []Entry, deny int32) ruleSet {
 		s.portStart = append(s.portStart, uint16(st))
 		s.portMask = append(s.portMask, m)
 	}
+	// At most 2*64+1 intervals, so an index fits a uint8.
+	for h := range s.portBucket {
+		i := 0
+		for i+1 < len(s.portStart) && int(s.portStart[i+1]) <= h<<8 {
+			i++
+		}
+		s.portBucket[h] = uint8(i)
+	}
+	s.portBucket[256] = uint8(len(s.portStart) - 1)
 	return s
 }
 
 // ports returns the rules that admit destination port p: the mask of the last interval that
 // starts at or before p.
 func (s *ruleSet) ports(p uint16) uint64 {
-	lo, hi := 0, len(s.portStart) // invariant: portStart[lo] <= p, and p < portStart[hi] if hi < len
+	// invariant: portStart[lo] <= p, and p < portStart[hi] if hi < len(portStart)
+	lo, hi := int(s.portBucket[p>>8]), int(s.portBucket[p>>8+1])+1
 	for hi-lo > 1 {
 		mid := int(uint(lo+hi) >> 1)
 		if s.portStart[mid] <= p {

@@ -12,7 +12,9 @@ type Compiled struct {
 	id     string
 	main   bool
 	routes []Route
-	trie   *bart.Table[uint32] // destination -> index in routes of the route that wins it
+	// trie maps a destination to the index in routes of the route that wins it. bart.Fast
+	// trades 256 bytes a node for a faster level step; tables have hundreds of routes at most.
+	trie *bart.Fast[uint32]
 }
 
 // rank orders routes to the same destination: the local route, then the static one, then the
@@ -33,7 +35,7 @@ func Compile(t Table, vpc VPC) (*Compiled, error) {
 	if err := Check(t, vpc); err != nil {
 		return nil, err
 	}
-	c := &Compiled{id: t.ID, main: t.Main, routes: slices.Clone(t.Routes), trie: new(bart.Table[uint32])}
+	c := &Compiled{id: t.ID, main: t.Main, routes: slices.Clone(t.Routes), trie: new(bart.Fast[uint32])}
 	for i, r := range c.routes {
 		if j, ok := c.trie.Get(r.Dest); ok && rank(c.routes[j].Origin) <= rank(r.Origin) {
 			continue
