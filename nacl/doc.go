@@ -45,13 +45,14 @@
 //     the longest-prefix match stores exactly the rules whose CIDR contains the address;
 //   - protocol: a table of 256 sets;
 //   - destination port: the ports split into the elementary intervals of all port ranges, found
-//     by binary search;
+//     through a table of 256-port blocks and a binary search among the intervals that start in
+//     the port's block (usually none or one);
 //   - ICMP type and code: a table of 256 sets each; a rule's condition is a conjunction of a
 //     condition on the type and one on the code, so the AND of the two sets is exact.
 //
 // A rule matches when every condition holds, so the AND of the sets is the set of matching
-// rules and its lowest bit is the first match: a trie lookup, two table reads, a short binary
-// search and a count of trailing zeros, whatever the number of rules.
+// rules and its lowest bit is the first match: a trie lookup, a few table reads, a short search
+// and a count of trailing zeros, whatever the number of rules.
 //
 // # The one-line rule syntax
 //
