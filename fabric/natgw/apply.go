@@ -28,6 +28,7 @@ func (t *Table) Apply(u *Update, now int64) bool {
 	s := t.shardOf(hd)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t.tickLocked(s, now, tickPerApply)
 	i := s.findOut(ho, &u.key)
 	switch u.op {
 	case opRefresh:
@@ -62,8 +63,7 @@ func (t *Table) Apply(u *Update, now int64) bool {
 		t.removeLocked(s, i, now)
 	}
 	k := &u.key
-	hin := inHash(hd, u.ext)
-	if j := s.findIn(hin, k.proto, &k.remote, k.rport, u.ext); j >= 0 {
+	if j := s.findIn(inHash(hd, u.ext), k.proto, &k.remote, k.rport, u.ext); j >= 0 {
 		if s.slab[j].deadline > now {
 			t.drops.Add(1)
 			return false
@@ -71,14 +71,15 @@ func (t *Table) Apply(u *Update, now int64) bool {
 		t.removeLocked(s, j, now)
 	}
 	if d := s.dests.find(uint32(hd), k.proto, &k.remote, k.rport); d != nil && d.count >= t.maxPerDest {
-		t.purgeDestLocked(s, hd, k.proto, &k.remote, k.rport, now)
+		dk := dest{remote: k.remote, rport: k.rport, proto: k.proto}
+		t.expiredAtLocked(s, &dk, now, true, maxBudget)
 		if d := s.dests.find(uint32(hd), k.proto, &k.remote, k.rport); d != nil && d.count >= t.maxPerDest {
 			t.portErrs.Add(1)
 			t.drops.Add(1)
 			return false
 		}
 	}
-	e := entry{key: *k, ext: u.ext, hout: ho, hin: hin, hdest: uint32(hd), deadline: now + t.idle}
+	e := entry{key: *k, ext: u.ext, hout: ho, deadline: now + t.idle}
 	switch k.proto {
 	case ProtoTCP:
 		e.state = stateTCPSynSent
@@ -88,8 +89,7 @@ func (t *Table) Apply(u *Update, now int64) bool {
 	default:
 		e.state = stateICMP
 	}
-	t.insertLocked(s, &e)
-	t.reapLocked(s, now, reapPerWrite)
+	t.insertLocked(s, &e, hd)
 	return true
 }
 
@@ -97,6 +97,7 @@ func (t *Table) Apply(u *Update, now int64) bool {
 // flow and restarts its timer.
 func (t *Table) advanceLocked(s *shard, i int32, u *Update, now int64) {
 	e := &s.slab[i]
+	wasClosed := e.state == stateTCPClosed
 	if e.key.proto == ProtoTCP {
 		f := u.tcpFlags
 		switch {
@@ -135,8 +136,9 @@ func (t *Table) advanceLocked(s *shard, i int32, u *Update, now int64) {
 		return
 	}
 	e.deadline = now + t.closed
-	// The short timeout may bring the destination's earliest deadline closer.
-	if d := s.dests.find(e.hdest, e.key.proto, &e.key.remote, e.key.rport); d.minDeadline > e.deadline {
-		d.minDeadline = e.deadline
+	if !wasClosed {
+		// The deadline may have moved earlier than the bucket the entry is filed in.
+		s.wheel.unlink(s.slab, i)
+		t.linkLocked(s, i)
 	}
 }

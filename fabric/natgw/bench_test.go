@@ -142,7 +142,7 @@ func BenchmarkInboundUnsolicited(b *testing.B) {
 // BenchmarkNewMapping opens a new mapping per op in a table that holds about 100k live ones:
 // the idle timeout is 100k ops long, so as many expire as are created.
 func BenchmarkNewMapping(b *testing.B) {
-	tb := newTable(b, Options{IdleTimeout: time.Duration(benchFlows) * time.Microsecond})
+	tb := newTable(b, Options{IdleTimeout: time.Duration(benchFlows) * time.Microsecond, TCPClosedTimeout: time.Microsecond})
 	p := Packet{Proto: ProtoTCP, TCPFlags: TCPSyn, DstPort: 443}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -172,4 +172,37 @@ func BenchmarkOutboundHitParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkSaturatedChurn keeps one destination at its limit of 55,000 mappings while one
+// expires and a new one opens on every op: the path where the table must count exactly how
+// many of the destination's mappings are still live.
+func BenchmarkSaturatedChurn(b *testing.B) {
+	const step = int64(time.Millisecond)
+	tb := newTable(b, Options{IdleTimeout: time.Duration(DefaultMaxPerDest * step)})
+	flow := func(i int) Packet {
+		return Packet{Proto: ProtoUDP, Src: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), SrcPort: uint16(i >> 16),
+			Dst: ip(remote), DstPort: 53}
+	}
+	for i := range DefaultMaxPerDest {
+		p := flow(i)
+		if _, ok := out(tb, p, int64(i)*step); !ok {
+			b.Fatal(i)
+		}
+	}
+	p := flow(DefaultMaxPerDest)
+	if d, _ := out(tb, p, int64(DefaultMaxPerDest-1)*step); d.Verdict != VerdictErrorPortAllocation {
+		b.Fatalf("the destination should be full, got %v", d.Verdict)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		n := DefaultMaxPerDest + i
+		now := int64(n) * step
+		p := flow(n)
+		d := tb.Outbound(&p, now)
+		if !tb.Apply(&d.Update, now) {
+			b.Fatalf("op %d: %v", i, d.Verdict)
+		}
+	}
 }

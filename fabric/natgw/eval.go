@@ -179,9 +179,9 @@ func (t *Table) outboundError(d Decision, q *Quote, now int64) Decision {
 // from the flow's probe start that no live mapping to the same destination holds.
 func (t *Table) allocateLocked(s *shard, hd, ho uint64, k *fkey, now int64) (uint16, bool) {
 	if d := s.dests.find(uint32(hd), k.proto, &k.remote, k.rport); d != nil && d.count >= t.maxPerDest {
-		// The count includes expired mappings not reaped yet; count the live ones when some
-		// may have expired.
-		if now < d.minDeadline || t.liveAtDestLocked(s, hd, k.proto, &k.remote, k.rport, now) >= t.maxPerDest {
+		// The count includes expired mappings not removed yet.
+		dk := dest{remote: k.remote, rport: k.rport, proto: k.proto}
+		if d.count-int32(t.expiredAtLocked(s, &dk, now, false, maxBudget)) >= t.maxPerDest {
 			return 0, false
 		}
 	}

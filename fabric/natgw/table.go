@@ -38,17 +38,21 @@ type entry struct {
 	ext   uint16
 	state uint8
 	flags uint8
-	// The hashes the entry is filed under, kept so that removal and index growth need not
-	// recompute them: the inside-flow index, the external-port index, and the destination.
-	hout, hin, hdest uint32
-	deadline         int64 // monotonic nanoseconds; the mapping is dead at or after it
+	// hout is the hash the entry is filed under in the inside-flow index, kept so that
+	// removal need not hash the whole key again (the others are cheap to recompute).
+	hout uint32
+	// prev and next link the entry into its timing-wheel bucket: slab index plus one, 0 for
+	// none; a negative prev -(b+1) marks the first entry of bucket b.
+	prev, next int32
+	deadline   int64 // monotonic nanoseconds; the mapping is dead at or after it
 }
 
 func (e *entry) tcpOpen() bool {
 	return e.state == stateTCPSynSent || e.state == stateTCPEstablished
 }
 
-// dest counts the mappings of one destination (protocol, remote address, remote port).
+// dest counts the mappings of one destination (protocol, remote address, remote port),
+// expired ones not removed yet included.
 type dest struct {
 	remote [16]byte
 	rport  uint16
@@ -56,16 +60,15 @@ type dest struct {
 	used   bool
 	h      uint32
 	count  int32
-	// minDeadline is at most the earliest deadline of the destination's entries: while now
-	// is before it, count is exact without looking at the entries.
-	minDeadline int64
 }
 
 const (
-	shardBits    = 4
-	numShards    = 1 << shardBits
-	minSlots     = 8
-	reapPerWrite = 4 // slab slots examined for expiry on every insert, so reaping keeps pace
+	shardBits = 4
+	numShards = 1 << shardBits
+	minSlots  = 8
+	// tickPerApply is how many entries every Apply may examine in the timing wheel, so that
+	// expiry keeps pace with traffic without a long pause on any one packet.
+	tickPerApply = 8
 )
 
 // Table is the translation table of one NAT gateway. It is safe for concurrent use.
@@ -79,6 +82,7 @@ type Table struct {
 	maxPerDest int32
 	idle       int64 // nanoseconds
 	closed     int64
+	gran       int64 // width of a timing-wheel bucket in nanoseconds
 	seed       uint64
 
 	count                                                atomic.Int64
@@ -87,13 +91,13 @@ type Table struct {
 }
 
 type shard struct {
-	mu     sync.Mutex
-	slab   []entry
-	free   []int32
-	out    index // by inside flow
-	in     index // by destination and external port
-	dests  destTable
-	cursor int // where amortised reaping continues in slab
+	mu    sync.Mutex
+	slab  []entry
+	free  []int32
+	out   index // by inside flow
+	in    index // by destination and external port
+	dests destTable
+	wheel wheel
 }
 
 // New returns an empty table, or an error naming the first invalid option.
@@ -112,6 +116,12 @@ func New(o Options) (*Table, error) {
 		seed:    o.Seed,
 	}
 	t.maxPerDest = int32(min(o.MaxPerDest, int(t.nports)))
+	// The longest timeout spans half the wheel: the other half is slack for a wheel that
+	// lags behind the clock.
+	t.gran = max(t.idle, t.closed)/(wheelSlots/2) + 1
+	for i := range t.shards {
+		t.shards[i].wheel.done = noBucket
+	}
 	return t, nil
 }
 
@@ -202,8 +212,8 @@ func (s *shard) findIn(h uint32, proto uint8, remote *[16]byte, rport, ext uint1
 	}
 }
 
-// insertLocked files e, a new mapping whose hashes are set, and counts it.
-func (t *Table) insertLocked(s *shard, e *entry) {
+// insertLocked files e, a new mapping whose hout is set, and counts it.
+func (t *Table) insertLocked(s *shard, e *entry, hd uint64) {
 	var i int32
 	if n := len(s.free); n > 0 {
 		i = s.free[n-1]
@@ -214,12 +224,9 @@ func (t *Table) insertLocked(s *shard, e *entry) {
 	}
 	s.slab[i] = *e
 	s.out.insert(e.hout, i+1)
-	s.in.insert(e.hin, i+1)
-	d := s.dests.findOrAdd(e.hdest, e.key.proto, &e.key.remote, e.key.rport)
-	if d.count == 0 || e.deadline < d.minDeadline {
-		d.minDeadline = e.deadline
-	}
-	d.count++
+	s.in.insert(inHash(hd, e.ext), i+1)
+	s.dests.findOrAdd(uint32(hd), e.key.proto, &e.key.remote, e.key.rport).count++
+	t.linkLocked(s, i)
 	t.count.Add(1)
 	if e.tcpOpen() {
 		t.active.Add(1)
@@ -229,9 +236,12 @@ func (t *Table) insertLocked(s *shard, e *entry) {
 // removeLocked deletes the entry at slab index i, which has expired, and counts what it meant.
 func (t *Table) removeLocked(s *shard, i int32, now int64) {
 	e := &s.slab[i]
+	k := &e.key
+	hd := t.destHash(k.proto, &k.remote, k.rport)
 	s.out.remove(e.hout, i+1)
-	s.in.remove(e.hin, i+1)
-	s.dests.release(e.hdest, e.key.proto, &e.key.remote, e.key.rport)
+	s.in.remove(inHash(hd, e.ext), i+1)
+	s.dests.release(uint32(hd), k.proto, &k.remote, k.rport)
+	s.wheel.unlink(s.slab, i)
 	if e.tcpOpen() {
 		t.active.Add(-1)
 		if e.deadline <= now {
@@ -243,209 +253,22 @@ func (t *Table) removeLocked(s *shard, i int32, now int64) {
 	t.count.Add(-1)
 }
 
-// reapLocked examines up to budget slab slots from the shard's cursor and removes expired
-// entries.
-func (t *Table) reapLocked(s *shard, now int64, budget int) int {
-	removed := 0
-	n := len(s.slab)
-	if n == 0 {
-		return 0
-	}
-	budget = min(budget, n)
-	for ; budget > 0; budget-- {
-		if s.cursor >= n {
-			s.cursor = 0
-		}
-		if e := &s.slab[s.cursor]; e.state != stateFree && e.deadline <= now {
-			t.removeLocked(s, int32(s.cursor), now)
-			removed++
-		}
-		s.cursor++
-	}
-	return removed
-}
-
-// Reap examines up to budget entries of every shard and removes the expired ones, returning
-// how many it removed. Inserts reap a little on their own; the engine calls Reap on a timer
-// so that the counters catch up with time. A budget of at least Len reaps everything.
+// Reap removes the expired entries of every shard, examining up to budget entries in each,
+// and returns how many it removed. Every Apply removes a few on its own; the engine calls
+// Reap on a timer so that Len and the counters catch up with time even without traffic. A
+// budget of at least Len removes every expired entry.
 func (t *Table) Reap(now int64, budget int) int {
 	removed := 0
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		removed += t.reapLocked(s, now, budget)
+		n, examined := t.tickLocked(s, now, budget)
+		removed += n
+		if examined < budget {
+			// The bucket of now is only partly over; its expired entries go too.
+			removed += t.expiredAtLocked(s, nil, now, true, budget-examined)
+		}
 		s.mu.Unlock()
 	}
 	return removed
-}
-
-// liveAtDestLocked counts the live mappings of a destination by looking at every port.
-func (t *Table) liveAtDestLocked(s *shard, hd uint64, proto uint8, remote *[16]byte, rport uint16, now int64) int32 {
-	var live int32
-	for p := range t.nports {
-		ext := t.portMin + uint16(p)
-		if j := s.findIn(inHash(hd, ext), proto, remote, rport, ext); j >= 0 && s.slab[j].deadline > now {
-			live++
-		}
-	}
-	return live
-}
-
-// purgeDestLocked removes the expired mappings of a destination and makes its minDeadline exact.
-func (t *Table) purgeDestLocked(s *shard, hd uint64, proto uint8, remote *[16]byte, rport uint16, now int64) {
-	minDL := int64(1<<63 - 1)
-	for p := range t.nports {
-		ext := t.portMin + uint16(p)
-		j := s.findIn(inHash(hd, ext), proto, remote, rport, ext)
-		switch {
-		case j < 0:
-		case s.slab[j].deadline <= now:
-			t.removeLocked(s, j, now)
-		default:
-			minDL = min(minDL, s.slab[j].deadline)
-		}
-	}
-	if d := s.dests.find(uint32(hd), proto, remote, rport); d != nil {
-		d.minDeadline = minDL
-	}
-}
-
-// islot is one slot of an index: the entry's hash and its slab index plus one (0: empty).
-type islot struct {
-	h   uint32
-	ref int32
-}
-
-// index is open addressing with linear probing and backward-shift deletion, so that probing
-// never meets tombstones.
-type index struct {
-	slots []islot
-	used  int
-}
-
-func (x *index) insert(h uint32, ref int32) {
-	if (x.used+1)*4 > len(x.slots)*3 {
-		x.grow()
-	}
-	mask := uint32(len(x.slots) - 1)
-	i := h & mask
-	for x.slots[i].ref != 0 {
-		i = (i + 1) & mask
-	}
-	x.slots[i] = islot{h, ref}
-	x.used++
-}
-
-func (x *index) grow() {
-	old := x.slots
-	x.slots = make([]islot, max(minSlots, 2*len(old)))
-	mask := uint32(len(x.slots) - 1)
-	for _, sl := range old {
-		if sl.ref == 0 {
-			continue
-		}
-		i := sl.h & mask
-		for x.slots[i].ref != 0 {
-			i = (i + 1) & mask
-		}
-		x.slots[i] = sl
-	}
-}
-
-// remove deletes the slot of ref, which must be filed under h.
-func (x *index) remove(h uint32, ref int32) {
-	mask := uint32(len(x.slots) - 1)
-	i := h & mask
-	for x.slots[i].ref != ref {
-		i = (i + 1) & mask
-	}
-	for j := i; ; {
-		j = (j + 1) & mask
-		sl := x.slots[j]
-		if sl.ref == 0 {
-			break
-		}
-		// The slot at j may fill the hole at i unless its home lies cyclically in (i, j].
-		if home := sl.h & mask; (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-			x.slots[i] = sl
-			i = j
-		}
-	}
-	x.slots[i] = islot{}
-	x.used--
-}
-
-// destTable is open addressing over dest records, like index.
-type destTable struct {
-	slots []dest
-	used  int
-}
-
-func (x *destTable) find(h uint32, proto uint8, remote *[16]byte, rport uint16) *dest {
-	if len(x.slots) == 0 {
-		return nil
-	}
-	mask := uint32(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		d := &x.slots[i]
-		if !d.used {
-			return nil
-		}
-		if d.h == h && d.rport == rport && d.proto == proto && d.remote == *remote {
-			return d
-		}
-	}
-}
-
-func (x *destTable) findOrAdd(h uint32, proto uint8, remote *[16]byte, rport uint16) *dest {
-	if d := x.find(h, proto, remote, rport); d != nil {
-		return d
-	}
-	if (x.used+1)*4 > len(x.slots)*3 {
-		old := x.slots
-		x.slots = make([]dest, max(minSlots, 2*len(old)))
-		for i := range old {
-			if old[i].used {
-				*x.emptySlot(old[i].h) = old[i]
-			}
-		}
-	}
-	d := x.emptySlot(h)
-	*d = dest{remote: *remote, rport: rport, proto: proto, used: true, h: h}
-	x.used++
-	return d
-}
-
-func (x *destTable) emptySlot(h uint32) *dest {
-	mask := uint32(len(x.slots) - 1)
-	i := h & mask
-	for x.slots[i].used {
-		i = (i + 1) & mask
-	}
-	return &x.slots[i]
-}
-
-// release drops one mapping from the destination's count, and the record when none is left.
-func (x *destTable) release(h uint32, proto uint8, remote *[16]byte, rport uint16) {
-	d := x.find(h, proto, remote, rport)
-	if d.count--; d.count > 0 {
-		return
-	}
-	mask := uint32(len(x.slots) - 1)
-	i := h & mask
-	for &x.slots[i] != d {
-		i = (i + 1) & mask
-	}
-	for j := i; ; {
-		j = (j + 1) & mask
-		if !x.slots[j].used {
-			break
-		}
-		if home := x.slots[j].h & mask; (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-			x.slots[i] = x.slots[j]
-			i = j
-		}
-	}
-	x.slots[i] = dest{}
-	x.used--
 }
