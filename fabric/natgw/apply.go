@@ -29,7 +29,12 @@ func (t *Table) Apply(u *Update, now int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.tickLocked(s, now, tickPerApply)
-	i := s.findOut(ho, &u.key)
+	var i int32
+	if h := u.hint - 1; u.t == t && h >= 0 && int(h) < len(s.slab) && s.slab[h].state != stateFree && s.slab[h].key == u.key {
+		i = h // the entry the evaluation saw, found without the index
+	} else {
+		i = s.findOut(ho, &u.key)
+	}
 	switch u.op {
 	case opRefresh:
 		// The mapping may have expired in the meantime by another goroutine's clock: while it

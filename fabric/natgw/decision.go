@@ -179,7 +179,8 @@ type Update struct {
 	key       fkey
 	hd        uint64 // destination hash
 	ho        uint32 // inside-flow index hash
-	t         *Table // the table the hashes were computed for
+	hint      int32  // slab index plus one of the entry the evaluation saw, 0 for none
+	t         *Table // the table the hashes and hint were computed for
 }
 
 // String names the change, for traces and test failures.

@@ -54,7 +54,7 @@ func (t *Table) Outbound(p *Packet, now int64) Decision {
 		if e.deadline > now {
 			d.Ext = e.ext
 			s.mu.Unlock()
-			d.Verdict, u.op, u.ext = VerdictTranslated, opRefresh, d.Ext
+			d.Verdict, u.op, u.ext, u.hint = VerdictTranslated, opRefresh, d.Ext, i+1
 			return d
 		}
 		expiredOpen, oldExt = e.tcpOpen(), e.ext
@@ -138,7 +138,7 @@ func (t *Table) inbound(d Decision, remote netip.Addr, rport, ext uint16, flags 
 	}
 	e := &s.slab[j]
 	u := &d.Update
-	u.key, u.ho = e.key, e.hout
+	u.key, u.ho, u.hint = e.key, e.hout, j+1
 	s.mu.Unlock()
 	d.Flow.Inside, d.Flow.InsidePort = t.addr(&u.key.inside), u.key.iport
 	d.Verdict = VerdictTranslated

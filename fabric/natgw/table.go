@@ -253,10 +253,11 @@ func (t *Table) removeLocked(s *shard, i int32, now int64) {
 	t.count.Add(-1)
 }
 
-// Reap removes the expired entries of every shard, examining up to budget entries in each,
-// and returns how many it removed. Every Apply removes a few on its own; the engine calls
-// Reap on a timer so that Len and the counters catch up with time even without traffic. A
-// budget of at least Len removes every expired entry.
+// Reap removes the expired entries of every shard and returns how many it removed. In each
+// shard it examines up to budget entries in the buckets of the timing wheel that are over,
+// and then, if those are done, up to budget more in the bucket of now. Every Apply removes a
+// few on its own; the engine calls Reap on a timer so that Len and the counters catch up with
+// time even without traffic. A budget of at least Len removes every expired entry.
 func (t *Table) Reap(now int64, budget int) int {
 	removed := 0
 	for i := range t.shards {
@@ -266,7 +267,7 @@ func (t *Table) Reap(now int64, budget int) int {
 		removed += n
 		if examined < budget {
 			// The bucket of now is only partly over; its expired entries go too.
-			removed += t.expiredAtLocked(s, nil, now, true, budget-examined)
+			removed += t.expiredAtLocked(s, nil, now, true, budget)
 		}
 		s.mu.Unlock()
 	}
