@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"github.com/ec2sim/ec2sim/sgengine"
 	mrand "math/rand"
 	"net/netip"
 	"testing"
@@ -278,3 +279,57 @@ func TestRouteLookupAgainstNaiveScan(t *testing.T) {
 }
 
 func newRand(seed int64) *mrand.Rand { return mrand.New(mrand.NewSource(seed)) }
+
+// TestCompiledACLMatchesLinear: the compiled NACL evaluator (package nacl) and the plain
+// first-match walk agree on random rule sets and packets, and the compiled one is in use.
+func TestCompiledACLMatchesLinear(t *testing.T) {
+	r := newRand(7)
+	protos := []int{-1, 6, 17, 1, 47}
+	addr := func() netip.Addr {
+		return netip.AddrFrom4([4]byte{10, byte(r.Intn(3)), byte(r.Intn(4)), byte(r.Intn(256))})
+	}
+	for n := 0; n < 300; n++ {
+		var in, out []ACLEntry
+		used := map[int]bool{}
+		for k := 0; k < 1+r.Intn(20); k++ {
+			num := 1 + r.Intn(300)
+			if used[num] {
+				continue
+			}
+			used[num] = true
+			p, _ := addr().Prefix(8 + r.Intn(25))
+			e := ACLEntry{Number: num, Allow: r.Intn(2) == 0, Proto: protos[r.Intn(len(protos))], FromPort: 0, ToPort: 65535, ICMPType: -1, ICMPCode: -1, CIDR: p}
+			switch e.Proto {
+			case 6, 17:
+				lo := r.Intn(2000)
+				e.FromPort, e.ToPort = lo, lo+r.Intn(2000)
+			case 1:
+				if r.Intn(2) == 0 {
+					e.ICMPType = r.Intn(12)
+					if r.Intn(2) == 0 {
+						e.ICMPCode = r.Intn(4)
+					}
+				}
+			}
+			if r.Intn(2) == 0 {
+				in = append(in, e)
+			} else {
+				out = append(out, e)
+			}
+		}
+		a := NewACL("x", "acl-x", in, out)
+		if a.compiled == nil {
+			t.Fatalf("rule set %d did not compile: %+v %+v", n, in, out)
+		}
+		for q := 0; q < 200; q++ {
+			f := sgengine.Flow{Src: addr(), Dst: addr(), Proto: uint8(protos[1+r.Intn(len(protos)-1)]), SrcPort: uint16(r.Intn(4000)), DstPort: uint16(r.Intn(4000)), ICMPType: uint8(r.Intn(12)), ICMPCode: uint8(r.Intn(4))}
+			for _, eg := range []bool{false, true} {
+				ca, cr := a.Evaluate(eg, &f)
+				la, lr := a.evaluateLinear(eg, &f)
+				if ca != la || cr != lr {
+					t.Fatalf("egress=%v %+v: compiled %v rule %d, linear %v rule %d\nin %+v\nout %+v", eg, f, ca, cr, la, lr, in, out)
+				}
+			}
+		}
+	}
+}

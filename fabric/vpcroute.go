@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/ec2sim/ec2sim/nacl"
 	"github.com/ec2sim/ec2sim/sgengine"
 )
 
@@ -81,6 +82,9 @@ type ACLEntry struct {
 type ACLState struct {
 	Name, ID        string
 	Ingress, Egress []ACLEntry
+	// compiled answers in a time independent of the rule count (package nacl); nil only when the
+	// rules could not be compiled, and then Evaluate walks them in order.
+	compiled *nacl.Compiled
 }
 
 // NewACL sorts entries by number.
@@ -89,12 +93,40 @@ func NewACL(name, id string, ingress, egress []ACLEntry) ACLState {
 	cmp := func(a, b ACLEntry) int { return a.Number - b.Number }
 	slices.SortFunc(in, cmp)
 	slices.SortFunc(out, cmp)
-	return ACLState{Name: name, ID: id, Ingress: in, Egress: out}
+	a := ACLState{Name: name, ID: id, Ingress: in, Egress: out}
+	acl := nacl.ACL{ID: id, Name: name}
+	for k, list := range [][]ACLEntry{in, out} {
+		for _, e := range list {
+			action := nacl.Deny
+			if e.Allow {
+				action = nacl.Allow
+			}
+			acl.Entries = append(acl.Entries, nacl.Entry{Number: e.Number, Egress: k == 1, Action: action,
+				Proto: e.Proto, FromPort: e.FromPort, ToPort: e.ToPort, ICMPType: e.ICMPType, ICMPCode: e.ICMPCode, CIDR: e.CIDR})
+		}
+	}
+	// The scenario and the CLI have checked the quota; compile with the largest AWS allows.
+	if c, _, err := nacl.Compile(acl, nacl.Limits{RulesPerDirection: 40}); err == nil {
+		a.compiled = c
+	}
+	return a
 }
 
 // Evaluate runs the ACL on a packet in one direction: the lowest-numbered matching rule decides.
 // It returns the decision and the number of the rule (32767/32768 for the final deny).
 func (a *ACLState) Evaluate(egress bool, f *sgengine.Flow) (bool, int) {
+	if a.compiled != nil {
+		p := nacl.Packet{Src: f.Src, Dst: f.Dst, Proto: f.Proto, SrcPort: f.SrcPort, DstPort: f.DstPort,
+			ICMPType: f.ICMPType, ICMPCode: f.ICMPCode, HasPorts: true}
+		r := a.compiled.Evaluate(egress, &p)
+		return r.Allow, r.Rule
+	}
+	return a.evaluateLinear(egress, f)
+}
+
+// evaluateLinear is the plain first-match walk, for an ACL that did not compile and as the
+// model the compiled evaluator is tested against.
+func (a *ACLState) evaluateLinear(egress bool, f *sgengine.Flow) (bool, int) {
 	rules := a.Ingress
 	peer := f.Src
 	if egress {
