@@ -42,6 +42,14 @@ func (i *Instance) build(spec *InstanceSpec) error {
 		return err
 	}
 	i.made.nsFile = true
+	// The markers make the name this instance's, so a cgroup directory of that name can only be
+	// a crash's leftover.
+	if i.cg != nil {
+		if err := i.cg.create(spec.Lab, spec.Name, spec.Type); err != nil {
+			return err
+		}
+		i.made.cgroup = true
+	}
 
 	if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWUTS); err != nil {
 		return fmt.Errorf("unshare network and UTS namespaces: %w", err)
@@ -58,7 +66,60 @@ func (i *Instance) build(spec *InstanceSpec) error {
 		return fmt.Errorf("bind-mount UTS namespace on %s: %w", i.UTSPath, err)
 	}
 	i.made.utsMount = true
-	return i.configureNetwork(spec)
+	if err := i.configureNetwork(spec); err != nil {
+		return err
+	}
+	return i.startInit()
+}
+
+// startInit starts the instance's init from the build thread, which is in the instance's
+// network and UTS namespaces and now joins its cgroups, waits for its report and records it.
+//
+// On cgroup v1 the init stays out of the instance's memory cgroup: it is the hypervisor's part
+// of the instance, and its memory (1-2 MiB, much more in a binary built with -race) is not
+// the guest's, as a VMM's is not. In the cgroup, the OOM killer could choose it when the guest
+// runs out of memory, which would end the whole instance, and only a root with
+// CAP_SYS_RESOURCE can exempt it with oom_score_adj. Its CPU time, tasks and devices are the
+// instance's. On v2 it is in the one cgroup, and its oom_score_adj is the only protection.
+func (i *Instance) startInit() error {
+	cgroupFD, version := -1, 0
+	if i.cg != nil {
+		version = i.cg.version
+		if version == 1 {
+			if err := i.cg.joinThread(i.Lab, i.Name, false); err != nil {
+				return err
+			}
+		} else {
+			fd, err := i.cg.cloneInto(i.Lab, i.Name)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			cgroupFD = fd
+		}
+	}
+	cmd, status, err := startInit(i.Lab, i.Name, cgroupFD)
+	if err != nil {
+		return err
+	}
+	i.init, i.initDone, i.InitPID = cmd, make(chan struct{}), cmd.Process.Pid
+	go func() {
+		_ = cmd.Wait()
+		close(i.initDone)
+	}()
+	if err := waitInit(status); err != nil {
+		return err
+	}
+	start, err := processStart(cmd.Process.Pid)
+	if err != nil {
+		return fmt.Errorf("init process: %w", err)
+	}
+	i.initStart = start
+	if err := writeInitState(i.Lab, i.Name, initState{PID: cmd.Process.Pid, Start: start, Cgroup: version}); err != nil {
+		return fmt.Errorf("record the init process: %w", err)
+	}
+	i.made.initFile = true
+	return nil
 }
 
 // instanceSysctls are written inside every instance before its NICs exist, so that the

@@ -19,13 +19,24 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// TestMain lets TestExec run this binary as the program that calls Exec.
+// TestMain lets tests run this binary as the program that calls Exec, as a process that
+// makes instances and crashes, and as a process whose main goroutine holds the main thread.
 func TestMain(m *testing.M) {
 	if target := os.Getenv("EC2SIM_HV_EXEC"); target != "" {
 		lab, inst, _ := strings.Cut(target, "/")
-		err := Exec(lab, inst, []string{"sh", "-c", "hostname; ls /sys/class/net"})
+		script := os.Getenv("EC2SIM_HV_EXEC_SCRIPT")
+		if script == "" {
+			script = "hostname; ls /sys/class/net"
+		}
+		err := Exec(lab, inst, []string{"sh", "-c", script})
 		fmt.Fprintln(os.Stderr, "Exec returned:", err)
 		os.Exit(111)
+	}
+	if lab := os.Getenv(crashEnv); lab != "" {
+		crashChild(lab) // never returns
+	}
+	if os.Getenv(mainThreadEnv) != "" {
+		os.Exit(mainThreadChild())
 	}
 	os.Exit(m.Run())
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime"
+	"os/exec"
 	"sync"
 	"time"
 )
@@ -45,6 +45,11 @@ type InstanceSpec struct {
 	// TAPs yet at that point, so a script that needs the network must instead be run with
 	// RunUserData after the engine has taken the TAPs.
 	UserData string
+	// Type, when set, puts every process of the instance into cgroups with the type's memory,
+	// CPU and task limits and a device list that allows the instance's own devices only; nil
+	// means no cgroups and no limits. Either way the instance has its own PID and mount
+	// namespaces.
+	Type *InstanceType
 }
 
 // Offload flags for TUNSETOFFLOAD (linux/if_tun.h); x/sys/unix does not define them.
@@ -73,15 +78,25 @@ type Instance struct {
 	// Offloads is the TUNSETOFFLOAD set the kernel accepted (Offload* flags), the same for
 	// every TAP; frames read may be GSO super-frames of these kinds.
 	Offloads uint32
+	// Type is the instance's type (a copy of InstanceSpec.Type), nil without one.
+	Type *InstanceType
+	// InitPID is the host pid of the instance's init process, PID 1 of its PID namespace.
+	InitPID int
 
 	mu   sync.Mutex
 	made made // what this process made and has not removed yet
+	// init is the instance's init process; a goroutine waits for it and closes initDone.
+	init      *exec.Cmd
+	initDone  chan struct{}
+	initStart uint64    // the init's start time, to tell it from a later process with its pid
+	cg        *cgroupFS // the instance's cgroups; nil without a type
 }
 
 // made records which objects CreateInstance made, so that cleanup after a failure removes
 // those and never another instance's (a name collision fails before anything is made).
 type made struct {
 	utsFile, utsMount, nsFile, nsMount bool
+	cgroup, initFile                   bool
 }
 
 func (s *InstanceSpec) validate() error {
@@ -90,6 +105,11 @@ func (s *InstanceSpec) validate() error {
 	}
 	if s.Hostname != "" {
 		if err := ValidateHostname(s.Hostname); err != nil {
+			return fmt.Errorf("instance %q: %w", s.Name, err)
+		}
+	}
+	if s.Type != nil {
+		if err := s.Type.Validate(); err != nil {
 			return fmt.Errorf("instance %q: %w", s.Name, err)
 		}
 	}
@@ -151,9 +171,10 @@ func macString(m [6]byte) string {
 	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 }
 
-// CreateInstance makes an instance's namespaces and NICs and, if the spec has user data, runs
-// it. On any error it removes what it made and returns an error naming the instance. An
-// instance whose namespace already exists is an error, not a reuse.
+// CreateInstance makes an instance's namespaces, NICs, init process and, with a type, cgroups,
+// and, if the spec has user data, runs it. On any error it removes what it made and returns an
+// error naming the instance. An instance whose namespace already exists is an error, not a
+// reuse.
 func CreateInstance(spec InstanceSpec) (*Instance, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
@@ -162,15 +183,18 @@ func CreateInstance(spec InstanceSpec) (*Instance, error) {
 		spec.Hostname = AWSHostname(spec.ENIs[0].Addr.Addr())
 	}
 	inst := &Instance{Lab: spec.Lab, Name: spec.Name, NSPath: NSPath(spec.Lab, spec.Name), UTSPath: UTSPath(spec.Lab, spec.Name)}
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: this thread unshares into the instance's namespaces, and a locked
-		// goroutine that exits takes its thread with it instead of handing a thread in a foreign
-		// namespace back to the scheduler.
-		runtime.LockOSThread()
-		done <- inst.build(&spec)
-	}()
-	if err := <-done; err != nil {
+	if spec.Type != nil {
+		t := *spec.Type
+		inst.Type = &t
+		cg, err := detectCgroups(CgroupRoot)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s of lab %s: type %s: %w", spec.Name, spec.Lab, t.Name, err)
+		}
+		inst.cg = cg
+	}
+	// The thread unshares into the instance's namespaces and joins its cgroups, and ends
+	// afterwards instead of going back to the scheduler.
+	if err := onFreshThread(func() error { return inst.build(&spec) }); err != nil {
 		return nil, errors.Join(fmt.Errorf("instance %s of lab %s: %w", spec.Name, spec.Lab, err), inst.Destroy())
 	}
 	if spec.UserData != "" {
@@ -183,13 +207,15 @@ func CreateInstance(spec InstanceSpec) (*Instance, error) {
 	return inst, nil
 }
 
-// Destroy terminates the instance: it closes the TAPs (their NICs vanish), kills processes
-// still running in the network namespace (they would keep it alive unseen), and removes the
-// namespaces' bind mounts and files. It is idempotent and safe after a partial CreateInstance.
-// To destroy many instances, DestroyAll is much faster.
+// Destroy terminates the instance: it closes the TAPs (their NICs vanish), kills the init
+// process (which ends every process of the PID namespace) and processes still running in the
+// network namespace (they would keep it alive unseen), and removes the cgroups, the
+// namespaces' bind mounts and the files. It is idempotent and safe after a partial
+// CreateInstance. To destroy many instances, DestroyAll is much faster.
 func (i *Instance) Destroy() error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.killInitLocked()
 	errs := closeFiles(i.TAPs)
 	if i.made.nsMount {
 		if _, err := killNamespaceProcs(map[string]string{i.NSPath: NSName(i.Lab, i.Name)}); err != nil {
@@ -203,15 +229,39 @@ func (i *Instance) Destroy() error {
 	return nil
 }
 
-// removeLocked removes the bind mounts and files the instance made, the network namespace
-// before its marker.
+// killInitLocked kills the init, and with it the PID namespace. The goroutine started with it
+// reaps it; waiting here could deadlock, as the init does not exit before every process of its
+// namespace has been reaped, some perhaps by the caller after Destroy returns.
+func (i *Instance) killInitLocked() {
+	if i.init != nil {
+		_ = i.init.Process.Kill() // fails only when it has already been reaped
+	}
+}
+
+// removeLocked removes the cgroups, bind mounts and files the instance made: the cgroups once
+// their tasks have left, the network namespace and the init record before the UTS marker.
 func (i *Instance) removeLocked() []error {
 	var errs []error
+	if i.made.cgroup {
+		if err := i.cg.remove(i.Lab, i.Name); err != nil {
+			errs = append(errs, err)
+		} else {
+			i.made.cgroup = false
+		}
+	}
 	if i.made.nsFile || i.made.nsMount {
 		if err := removeBindMount(i.NSPath); err != nil {
 			errs = append(errs, err)
 		} else {
 			i.made.nsFile, i.made.nsMount = false, false
+		}
+	}
+	if i.made.initFile {
+		if err := os.Remove(InitPath(i.Lab, i.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		} else {
+			i.made.initFile = false
+			_ = os.Remove(initLabDir(i.Lab)) // fails while other instances of the lab have records
 		}
 	}
 	if i.made.utsFile || i.made.utsMount {
@@ -239,6 +289,7 @@ func DestroyAll(insts []*Instance) error {
 		seen[i] = true
 		i.mu.Lock()
 		defer i.mu.Unlock()
+		i.killInitLocked()
 		files = append(files, i.TAPs...)
 		if i.made.nsMount {
 			paths[i.NSPath] = NSName(i.Lab, i.Name)

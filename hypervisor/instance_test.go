@@ -212,8 +212,11 @@ func TestDestroyLabAfterCrash(t *testing.T) {
 	}
 	before, err := ListLabObjects(lab)
 	must(t, err)
-	if len(before) != 1+3+3+1 || !strings.HasSuffix(before[0], "(sleep) in "+NSName(lab, "b")) {
-		t.Errorf("objects %q, want the sleep process, 3 netns, 3 uts and the directory", before)
+	// Three processes (the inits of a and b, then the sleep), 3 netns, 3 uts, 2 init records
+	// and the two directories.
+	if len(before) != 3+3+3+2+2 || !strings.HasSuffix(before[2], "(sleep) in "+NSName(lab, "b")) ||
+		!strings.HasSuffix(before[0], "(ec2sim-init) in "+NSName(lab, "a")) || before[9] != "init "+InitPath(lab, "a") {
+		t.Errorf("objects %q, want the two init processes and the sleep, 3 netns, 3 uts, 2 init records and 2 directories", before)
 	}
 
 	removed, err := DestroyLab(lab)
@@ -416,30 +419,48 @@ func TestExec(t *testing.T) {
 	}
 }
 
+// TestCreate50Instances measures bring-up of a 50-instance lab, without and with a type
+// (cgroups); every instance has its init process, PID and mount namespaces either way.
 func TestCreate50Instances(t *testing.T) {
-	lab := testLab(t)
-	const n = 50
-	start := time.Now()
-	insts := make([]*Instance, 0, n)
-	for i := 0; i < n; i++ {
-		e := goodENI()
-		e.MAC[5] = byte(i)
-		e.Addr = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)}), 24)
-		inst, err := CreateInstance(InstanceSpec{Lab: lab, Name: "i" + string(rune('a'+i/26)) + string(rune('a'+i%26)), ENIs: []ENISpec{e}})
-		must(t, err)
-		insts = append(insts, inst)
-	}
-	created := time.Since(start)
-	start = time.Now()
-	must(t, insts[0].Destroy())
-	one := time.Since(start)
-	start = time.Now()
-	must(t, DestroyAll(insts))
-	destroyed := time.Since(start)
-	t.Logf("%d instances: created in %v (%.0f/s); one Destroy %v, DestroyAll of the rest %v", n, created, n/created.Seconds(), one, destroyed)
-	noLabObjects(t, lab)
-	if created > 10*time.Second {
-		t.Errorf("creating %d instances took %v, want well under 10s", n, created)
+	for _, typeName := range []string{"", "t3.micro"} {
+		name := typeName
+		if name == "" {
+			name = "untyped"
+		}
+		t.Run(name, func(t *testing.T) {
+			var ty *InstanceType
+			if typeName != "" {
+				needCgroupV1(t)
+				var err error
+				ty, err = LookupType(typeName)
+				must(t, err)
+			}
+			lab := testLab(t)
+			const n = 50
+			start := time.Now()
+			insts := make([]*Instance, 0, n)
+			t.Cleanup(func() { _ = DestroyAll(insts) })
+			for i := 0; i < n; i++ {
+				e := goodENI()
+				e.MAC[5] = byte(i)
+				e.Addr = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i)}), 24)
+				inst, err := CreateInstance(InstanceSpec{Lab: lab, Name: "i" + string(rune('a'+i/26)) + string(rune('a'+i%26)), ENIs: []ENISpec{e}, Type: ty})
+				must(t, err)
+				insts = append(insts, inst)
+			}
+			created := time.Since(start)
+			start = time.Now()
+			must(t, insts[0].Destroy())
+			one := time.Since(start)
+			start = time.Now()
+			must(t, DestroyAll(insts))
+			destroyed := time.Since(start)
+			t.Logf("%d instances: created in %v (%.0f/s); one Destroy %v, DestroyAll of the rest %v", n, created, n/created.Seconds(), one, destroyed)
+			noLabObjects(t, lab)
+			if created > 10*time.Second {
+				t.Errorf("creating %d instances took %v, want well under 10s", n, created)
+			}
+		})
 	}
 }
 
@@ -491,36 +512,49 @@ func BenchmarkRunIn(b *testing.B) {
 }
 
 // TestConcurrentCreateDestroy creates and destroys instances of one lab from several
-// goroutines, so that one goroutine's Destroy empties and removes the lab directory while
-// another creates in it.
+// goroutines, so that one goroutine's Destroy empties and removes the lab directory (and,
+// typed, the lab's cgroup directories) while another creates in it.
 func TestConcurrentCreateDestroy(t *testing.T) {
-	lab := testLab(t)
-	const workers, rounds = 4, 8
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			for r := 0; r < rounds; r++ {
-				e := goodENI()
-				e.MAC[5] = byte(w)
-				inst, err := CreateInstance(InstanceSpec{Lab: lab, Name: "w" + string(rune('0'+w)), ENIs: []ENISpec{e}})
-				if err != nil {
-					errs <- err
-					return
-				}
-				if err := inst.Destroy(); err != nil {
-					errs <- err
-					return
+	for _, typeName := range []string{"", "t3.nano"} {
+		name := typeName
+		if name == "" {
+			name = "untyped"
+		}
+		t.Run(name, func(t *testing.T) {
+			var ty *InstanceType
+			if typeName != "" {
+				needCgroupV1(t)
+				ty, _ = LookupType(typeName)
+			}
+			lab := testLab(t)
+			const workers, rounds = 4, 8
+			errs := make(chan error, workers)
+			for w := 0; w < workers; w++ {
+				go func() {
+					for r := 0; r < rounds; r++ {
+						e := goodENI()
+						e.MAC[5] = byte(w)
+						inst, err := CreateInstance(InstanceSpec{Lab: lab, Name: "w" + string(rune('0'+w)), ENIs: []ENISpec{e}, Type: ty})
+						if err != nil {
+							errs <- err
+							return
+						}
+						if err := inst.Destroy(); err != nil {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for w := 0; w < workers; w++ {
+				if err := <-errs; err != nil {
+					t.Error(err)
 				}
 			}
-			errs <- nil
-		}()
+			noLabObjects(t, lab)
+		})
 	}
-	for w := 0; w < workers; w++ {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	noLabObjects(t, lab)
 }
 
 // TestDestroyDetachesMountCopies: a mount namespace made while an instance exists (a shell of
@@ -557,5 +591,30 @@ func TestDestroyDetachesMountCopies(t *testing.T) {
 	must(t, err)
 	if strings.Contains(string(b), lab) {
 		t.Errorf("the other mount namespace still holds the lab's mounts:\n%s", b)
+	}
+}
+
+// BenchmarkCommand measures starting and waiting for `true` inside an instance, without and
+// with a type: entering the namespaces (and cgroups) on a fresh thread, fork, exec, exit.
+func BenchmarkCommand(b *testing.B) {
+	for _, typeName := range []string{"", "t3.micro"} {
+		name := typeName
+		if name == "" {
+			name = "untyped"
+		}
+		b.Run(name, func(b *testing.B) {
+			spec := twoENIs(testLab(b), "bench")
+			if typeName != "" {
+				needCgroupV1(b)
+				spec.Type, _ = LookupType(typeName)
+			}
+			create(b, spec)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Command(spec.Lab, spec.Name, "true").Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

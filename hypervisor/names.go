@@ -1,30 +1,3 @@
-// Package hypervisor builds the Linux side of an EC2 instance on this machine: a network
-// namespace and a UTS namespace per instance, and one TAP device per ENI created inside the
-// instance's network namespace with the virtio-net header and checksum/segmentation offloads on.
-// The caller (the fabric engine) takes the TAP file descriptors and is from then on the only
-// thing that feeds or drains the instance's NICs, as the Nitro card is on EC2.
-//
-// Every object an instance leaves on the machine carries its lab's name, so that DestroyLab can
-// remove all of them after the process that made them died:
-//
-//	/run/netns/ec2sim-<lab>-<instance>      bind mount of the network namespace (ip netns sees it)
-//	/run/ec2sim/uts/<lab>/<instance>        bind mount of the UTS namespace (the host name)
-//	/run/ec2sim/uts/<lab>/                  the lab's directory of instances
-//
-// `ip netns exec ec2sim-<lab>-<instance> CMD` works, but enters only the network namespace;
-// Exec and Command (and `ec2sim exec`) enter the UTS namespace too, so `hostname` answers as the
-// instance.
-//
-// The UTS file is created before the network namespace and removed after it, so an instance's
-// namespace always has a marker that names its lab. That matters because names may contain
-// hyphens: "ec2sim-a-b-c" is lab "a" instance "b-c" or lab "a-b" instance "c", and only the
-// marker tells which; DestroyLab("a") must never remove lab "a-b"'s instances.
-//
-// Inside an instance (see configureNetwork for why each is set): IPv6 is off except on lo (the
-// data plane does not forward IPv6 yet), reverse-path filtering is loose so that asymmetric
-// routing through appliance instances works, ip_forward is off as on a fresh EC2 instance, and
-// ARP uses the outgoing interface's own address (arp_announce=2) and answers only for addresses
-// of the interface asked (arp_ignore=1), as is usual with several ENIs.
 package hypervisor
 
 import (

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"syscall"
 
@@ -18,13 +19,6 @@ type nsTarget struct {
 	path string
 	kind string // the name under /proc/<tid>/ns/: "net", "uts"
 	flag int    // the CLONE_NEW* flag setns checks the file against
-}
-
-func instanceTargets(lab, instance string) []nsTarget {
-	return []nsTarget{
-		{NSPath(lab, instance), "net", unix.CLONE_NEWNET},
-		{UTSPath(lab, instance), "uts", unix.CLONE_NEWUTS},
-	}
 }
 
 // RunIn runs fn on an OS thread that has entered the network namespace at nsPath, and returns
@@ -127,17 +121,20 @@ func enterRunRestore(targets []nsTarget, fds []int, fn func() error) (o outcome,
 	return o, clean
 }
 
-// Cmd is an exec.Cmd that starts its process inside an instance's network and UTS
-// namespaces. Use its Start, Run, Output and CombinedOutput; the embedded exec.Cmd's own Start
-// would start the process on the host. Wait and the rest are exec.Cmd's.
+// Cmd is an exec.Cmd that starts its process inside an instance: in its network, UTS, mount
+// and PID namespaces and, when the instance has a type, its cgroups, so the process sees the
+// instance's NICs, host name, /proc (only the instance's processes), /sys and /dev, and is held
+// to the instance's limits from its first instruction. Use its Start, Run, Output and
+// CombinedOutput; the embedded exec.Cmd's own Start would start the process on the host. Wait
+// and the rest are exec.Cmd's. Process.Pid is the process's pid on the host, not inside.
 type Cmd struct {
 	*exec.Cmd
-	targets []nsTarget
+	lab, instance string
 }
 
-// Command prepares argv to run inside an instance (argv[0] is looked up in PATH). The process
-// inherits the namespaces of the thread that forks it, so Start forks from a thread that has
-// entered the instance's namespaces. Problems with the names or argv show up at Start.
+// Command prepares argv to run inside an instance (argv[0] is looked up in PATH). Start forks
+// the process from a thread that has entered the instance (see Cmd). Problems with the names
+// or argv show up at Start.
 func Command(lab, instance string, argv ...string) *Cmd {
 	return newCmd(lab, instance, argv, func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) })
 }
@@ -151,19 +148,43 @@ func newCmd(lab, instance string, argv []string, mk func(string, ...string) *exe
 	if len(argv) == 0 {
 		return &Cmd{Cmd: &exec.Cmd{Err: errors.New("no command to run in the instance")}}
 	}
-	c := &Cmd{Cmd: mk(argv[0], argv[1:]...), targets: instanceTargets(lab, instance)}
+	c := &Cmd{Cmd: mk(argv[0], argv[1:]...), lab: lab, instance: instance}
 	if err := ValidateNames(lab, instance); err != nil {
 		c.Err = err
 	}
 	return c
 }
 
-// Start starts the process inside the instance.
+// Start starts the process inside the instance. The process is forked by a thread that has
+// entered the instance's namespaces and (cgroup v1) cgroups and that ends right after, so it
+// never runs outside them; on cgroup v2 clone3 starts it inside the cgroup. SysProcAttr may be
+// set, except Pdeathsig (it would fire when that thread ends).
 func (c *Cmd) Start() error {
-	if c.Err != nil || len(c.targets) == 0 {
+	if c.Err != nil || c.lab == "" {
 		return c.Cmd.Start() // reports the error
 	}
-	return inNamespaces(c.targets, c.Cmd.Start)
+	if c.SysProcAttr != nil && c.SysProcAttr.Pdeathsig != 0 {
+		return errPdeathsig
+	}
+	g, err := openGuest(c.lab, c.instance)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	if g.cg != nil && g.cg.version == 2 {
+		fd, err := g.cg.cloneInto(c.lab, c.instance)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		var attr syscall.SysProcAttr
+		if c.SysProcAttr != nil {
+			attr = *c.SysProcAttr
+		}
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+		c.SysProcAttr = &attr
+	}
+	return g.run(c.Cmd.Start)
 }
 
 // Run starts the process inside the instance and waits for it.
@@ -261,11 +282,12 @@ func RunUserData(ctx context.Context, lab, instance, script string) ([]byte, err
 	return out, fmt.Errorf("instance %s of lab %s: user data failed: %w\n%s", instance, lab, err, out)
 }
 
-// Exec replaces the calling process with argv (argv[0] looked up in PATH) running inside an
-// instance's network and UTS namespaces, like `ip netns exec`. It also gives the process a
-// private mount namespace with a sysfs of the instance's network namespace on /sys, so tools
-// that read /sys/class/net see the instance's NICs; if that fails the command still runs, with
-// the host's /sys. It returns only on failure.
+// Exec runs argv (argv[0] looked up in PATH) inside an instance as Command does, with this
+// process's standard input, output and error, waits for it and exits with its status (128+n
+// when signal n ended it), like `nsenter --all` or `docker exec`: the program runs in the
+// instance's PID namespace, which a process cannot enter itself, hence the fork. SIGTERM and
+// SIGHUP sent to this process are passed on; SIGINT and SIGQUIT from the terminal reach the
+// program directly and are ignored here. It returns only on failure to start.
 func Exec(lab, instance string, argv []string) error {
 	if err := ValidateNames(lab, instance); err != nil {
 		return err
@@ -273,50 +295,30 @@ func Exec(lab, instance string, argv []string) error {
 	if len(argv) == 0 {
 		return errors.New("no command to run in the instance")
 	}
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		return err
+	c := Command(lab, instance, argv...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGHUP)
+	if err := c.Start(); err != nil {
+		signal.Stop(sigs)
+		return fmt.Errorf("exec %s in instance %s of lab %s: %w", argv[0], instance, lab, err)
 	}
-	targets := instanceTargets(lab, instance)
-	fds := make([]int, 0, len(targets))
-	for _, t := range targets {
-		fd, err := unix.Open(t.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("instance %s of lab %s: open %s namespace: %w", instance, lab, t.kind, err)
-		}
-		fds = append(fds, fd)
-	}
-	ch := make(chan error, 1)
 	go func() {
-		// Never unlocked: execve takes the namespaces of the thread that calls it, and if it
-		// fails this thread must die rather than run other goroutines in the instance.
-		runtime.LockOSThread()
-		for k, t := range targets {
-			if err := unix.Setns(fds[k], t.flag); err != nil {
-				ch <- fmt.Errorf("enter %s namespace %s: %w", t.kind, t.path, err)
-				return
+		for s := range sigs {
+			if s == unix.SIGTERM || s == unix.SIGHUP {
+				_ = c.Process.Signal(s)
 			}
 		}
-		mountInstanceSysfs(NSName(lab, instance))
-		ch <- syscall.Exec(path, argv, os.Environ())
 	}()
-	err = <-ch
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-	return fmt.Errorf("exec %s in instance %s of lab %s: %w", path, instance, lab, err)
+	_ = c.Wait()
+	os.Exit(exitCode(c.ProcessState))
+	return nil
 }
 
-// mountInstanceSysfs does what `ip netns exec` does for /sys, in a mount namespace private to
-// the calling thread (and the program it is about to exec). Mounts are made only after "/" is
-// a slave, so nothing can propagate back to the host.
-func mountInstanceSysfs(source string) {
-	if unix.Unshare(unix.CLONE_NEWNS) != nil {
-		return
+// exitCode is a shell's $? for a finished process.
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
 	}
-	if unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, "") != nil {
-		return
-	}
-	// Stacked on top of the host's /sys rather than replacing it: if this fails, /sys stays.
-	_ = unix.Mount(source, "/sys", "sysfs", 0, "")
+	return ps.ExitCode()
 }

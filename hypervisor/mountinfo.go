@@ -1,0 +1,62 @@
+package hypervisor
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// mountEntry is one line of /proc/<pid>/mountinfo, the fields ec2sim needs.
+type mountEntry struct {
+	major, minor uint32
+	point        string
+	fstype       string
+	superOpts    []string // the file system's options, e.g. a cgroup v1 mount's controllers
+}
+
+// parseMountinfo reads /proc/<pid>/mountinfo (proc(5)): "id parent major:minor root point
+// options [optional fields] - type source super-options". Mount points have spaces, tabs,
+// newlines and backslashes escaped in octal.
+func parseMountinfo(b []byte) ([]mountEntry, error) {
+	var ms []mountEntry
+	for n, line := range strings.Split(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		sep := slices.Index(f, "-")
+		if len(f) < 10 || sep < 6 || len(f) != sep+4 {
+			return nil, fmt.Errorf("mountinfo line %d %q: want id, parent, device, root, point, options, optional fields, -, type, source, super options", n+1, line)
+		}
+		maj, min, ok := strings.Cut(f[2], ":")
+		ma, err1 := strconv.ParseUint(maj, 10, 32)
+		mi, err2 := strconv.ParseUint(min, 10, 32)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("mountinfo line %d: device %q is not major:minor", n+1, f[2])
+		}
+		ms = append(ms, mountEntry{major: uint32(ma), minor: uint32(mi), point: unescapeOctal(f[4]),
+			fstype: f[sep+1], superOpts: strings.Split(f[sep+3], ",")})
+	}
+	return ms, nil
+}
+
+// unescapeOctal undoes the kernel's \ooo escapes in mountinfo paths; anything else is kept.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] >= '0' && s[i+1] <= '3' && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			v := (s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0')
+			b.WriteByte(v)
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
