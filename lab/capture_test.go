@@ -2,7 +2,6 @@ package lab
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -630,54 +629,13 @@ func BenchmarkObserve(b *testing.B) {
 // checking that nothing is left on the machine.
 func upCapLab(t *testing.T, prefix, yaml string) *Lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates network namespaces and TAP devices")
-	}
-	if testing.Short() {
-		t.Skip("root namespace test skipped in -short mode")
-	}
-	name := capName(prefix)
-	sc, err := scenarios.Parse(t.Name()+".yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := NewPlan(sc, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := Up(context.Background(), plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Down(); err != nil {
-			t.Errorf("down: %v", err)
-		}
-		if left, _ := hypervisor.ListLabObjects(name); len(left) > 0 {
-			t.Errorf("left behind after down: %v", left)
-		}
-	})
-	return l
+	return upLab(t, prefix, yaml)
 }
 
 // rawSend writes one Ethernet frame out of an instance's eth0, as a root user inside it could.
 func rawSend(t *testing.T, l *Lab, inst string, frame []byte) {
 	t.Helper()
-	err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, inst), func() error {
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		return unix.Sendto(fd, frame, 0, &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sendRaw(t, l, inst, frame)
 }
 
 // tcpConnect opens a TCP connection from one instance to a port another listens on (to is

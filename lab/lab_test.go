@@ -134,51 +134,7 @@ func bulkTCP(l *Lab, from, to string, n int) error {
 	if err != nil {
 		return err
 	}
-	var ln net.Listener
-	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, to), func() error {
-		ln, err = net.Listen("tcp4", ":9000")
-		return err
-	}); err != nil {
-		return err
-	}
-	defer ln.Close()
-	got := make(chan int64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- -1
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		var total int64
-		buf := make([]byte, 1<<16)
-		for {
-			k, err := c.Read(buf)
-			total += int64(k)
-			if err != nil {
-				break
-			}
-		}
-		got <- total
-	}()
-	err = hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, from), func() error {
-		c, err := net.DialTimeout("tcp4", net.JoinHostPort(dst.String(), "9000"), 3*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		_, err = c.Write(make([]byte, n))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("bulk send: %w", err)
-	}
-	if total := <-got; total != int64(n) {
-		return fmt.Errorf("bulk transfer: received %d of %d bytes", total, n)
-	}
-	return nil
+	return bulkTCPTo(l, from, hypervisor.NSPath(l.Plan.Lab, to), dst.String(), n)
 }
 
 // sendRaw writes one Ethernet frame out of an instance's eth0 with an AF_PACKET socket, as a
