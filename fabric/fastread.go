@@ -14,7 +14,6 @@ import (
 type fastReader struct {
 	f  *os.File
 	rc syscall.RawConn
-	fd int
 }
 
 func newFastReader(p Port) (*fastReader, bool) {
