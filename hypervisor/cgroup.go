@@ -77,14 +77,14 @@ func detectCgroups(root string) (*cgroupFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms, err := parseMountinfo(b)
+	ms, err := initproc.ParseMountinfo(b)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range v1Controllers() {
 		dir := filepath.Join(root, c)
-		if !slices.ContainsFunc(ms, func(m mountEntry) bool {
-			return m.point == dir && m.fstype == "cgroup" && slices.Contains(m.superOpts, c)
+		if !slices.ContainsFunc(ms, func(m initproc.Mount) bool {
+			return m.Point == dir && m.FSType == "cgroup" && slices.Contains(m.SuperOpts, c)
 		}) {
 			return nil, fmt.Errorf("cgroup v1 controller %s is not mounted at %s; instance types need %s there", c, dir, strings.Join(v1Controllers(), ", "))
 		}

@@ -93,6 +93,9 @@ func setup() error {
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make / a slave mount: %w", err)
 	}
+	if err := detachHostMounts(); err != nil {
+		return err
+	}
 	// The host's mounts are detached, not covered: root inside could unmount a cover and see
 	// the host's processes and devices again.
 	const common = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
@@ -119,6 +122,37 @@ func setup() error {
 	// confined root (a container, a CI sandbox) may lack; the init is small enough that the
 	// killer rarely picks it anyway, so this is best effort.
 	_ = os.WriteFile("/proc/self/oom_score_adj", []byte("-1000"), 0)
+	return nil
+}
+
+// loopMajor is the block device major of loop devices.
+const loopMajor = 7
+
+// detachHostMounts detaches, from the instance's copy of the host's mounts, those it must not
+// hold: file systems on loop devices (a pool's volumes mounted on the host, which the copy
+// would keep busy for the instance's life after the host unmounted them: the host's mounts are
+// often private, so its unmounts do not reach the copy) and namespace files (other instances'
+// namespaces under /run/netns, which the guest could enter through them).
+func detachHostMounts() error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	ms, err := ParseMountinfo(b)
+	if err != nil {
+		return err
+	}
+	// Children follow their parents in mountinfo: last first detaches the top of a stack.
+	for k := len(ms) - 1; k >= 0; k-- {
+		m := ms[k]
+		if m.Major != loopMajor && m.FSType != "nsfs" {
+			continue
+		}
+		// EINVAL or ENOENT: it went with a parent detached before.
+		if err := unix.Unmount(m.Point, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("detach the host's mount on %s: %w", m.Point, err)
+		}
+	}
 	return nil
 }
 

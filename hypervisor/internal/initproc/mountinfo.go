@@ -1,4 +1,4 @@
-package hypervisor
+package initproc
 
 import (
 	"fmt"
@@ -7,19 +7,19 @@ import (
 	"strings"
 )
 
-// mountEntry is one line of /proc/<pid>/mountinfo, the fields ec2sim needs.
-type mountEntry struct {
-	major, minor uint32
-	point        string
-	fstype       string
-	superOpts    []string // the file system's options, e.g. a cgroup v1 mount's controllers
+// Mount is one line of /proc/<pid>/mountinfo, the fields ec2sim needs.
+type Mount struct {
+	Major, Minor uint32 // the device of the file system (0:N for virtual ones)
+	Point        string // where it is mounted, unescaped
+	FSType       string
+	SuperOpts    []string // the file system's options, e.g. a cgroup v1 mount's controllers
 }
 
-// parseMountinfo reads /proc/<pid>/mountinfo (proc(5)): "id parent major:minor root point
+// ParseMountinfo reads /proc/<pid>/mountinfo (proc(5)): "id parent major:minor root point
 // options [optional fields] - type source super-options". Mount points have spaces, tabs,
 // newlines and backslashes escaped in octal.
-func parseMountinfo(b []byte) ([]mountEntry, error) {
-	var ms []mountEntry
+func ParseMountinfo(b []byte) ([]Mount, error) {
+	var ms []Mount
 	for n, line := range strings.Split(string(b), "\n") {
 		if line == "" {
 			continue
@@ -35,8 +35,8 @@ func parseMountinfo(b []byte) ([]mountEntry, error) {
 		if !ok || err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("mountinfo line %d: device %q is not major:minor", n+1, f[2])
 		}
-		ms = append(ms, mountEntry{major: uint32(ma), minor: uint32(mi), point: unescapeOctal(f[4]),
-			fstype: f[sep+1], superOpts: strings.Split(f[sep+3], ",")})
+		ms = append(ms, Mount{Major: uint32(ma), Minor: uint32(mi), Point: unescapeOctal(f[4]),
+			FSType: f[sep+1], SuperOpts: strings.Split(f[sep+3], ",")})
 	}
 	return ms, nil
 }
