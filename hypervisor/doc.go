@@ -68,10 +68,16 @@
 //
 // # Limits of the isolation
 //
-// A guest is real root on the host's kernel with the host's root file system (only /proc,
-// /sys and /dev are its own), no user namespace and all capabilities: it can read the pools'
-// files, enter other instances' namespaces through /run/netns, or mount a cgroup file system
-// and move itself out of its cgroups. The isolation keeps honest processes — a lab's servers,
+// The init also detaches, from its copy of the host's mounts, file systems on loop devices
+// (a pool volume the host has mounted would otherwise stay busy for the instance's life after
+// the host unmounts it, as the host's mounts are often private), and covers /run/netns and
+// /run/ec2sim with an empty read-only tmpfs (other instances' namespace files, which the guest
+// could enter through, and ec2sim's state).
+//
+// A guest is still real root on the host's kernel with the host's root file system (only
+// /proc, /sys and /dev are its own), no user namespace and all capabilities: it can read the
+// pools' files elsewhere, unmount the covers, or mount a cgroup file system and move itself
+// out of its cgroups. The isolation keeps honest processes — a lab's servers,
 // a student's commands, a runaway allocation or fork bomb — inside their instance; it is not a
 // security boundary against a hostile guest. That would need a root file system per instance
 // (pivot_root) and a user namespace, which this package does not do yet.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ec2sim/ec2sim/hypervisor/internal/initproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -254,6 +255,14 @@ func TestInstancePIDAndMountNamespaces(t *testing.T) {
 	if _, err := os.Stat("/proc/self"); err != nil {
 		t.Errorf("the host's /proc suffered: %v", err)
 	}
+	// ec2sim's state and the namespace files are covered inside.
+	if got := sh(t, lab, "b", "ls -A /run/netns /run/ec2sim"); strings.Contains(got, lab) {
+		t.Errorf("the instance sees ec2sim's files:\n%s", got)
+	}
+	hidden := initproc.HiddenDirs()
+	if !slices.Contains(hidden, NetnsDir) || !slices.Contains(hidden, filepath.Dir(UTSDir)) || filepath.Dir(UTSDir) != filepath.Dir(InitDir) {
+		t.Errorf("initproc hides %v; want %s and the parent of %s and %s", hidden, NetnsDir, UTSDir, InitDir)
+	}
 }
 
 func mapValues(m map[string]string) []string {
@@ -406,4 +415,25 @@ func mainThreadChild() int {
 		return 0
 	}
 	return 1
+}
+
+// TestInitKilled: an instance whose init was killed from outside has lost its PID namespace
+// and every process in it; commands fail with a clear error, and Destroy still cleans up.
+func TestInitKilled(t *testing.T) {
+	lab := testLab(t)
+	inst := create(t, twoENIs(lab, "k"))
+	sleeper := Command(lab, "k", "sleep", "300")
+	must(t, sleeper.Start())
+	must(t, unix.Kill(inst.InitPID, unix.SIGKILL))
+	if err := sleeper.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("the instance's process ended with %v, want killed with its PID namespace", err)
+	}
+	<-inst.initDone
+	err := Command(lab, "k", "true").Run()
+	if err == nil {
+		t.Fatal("ran a command in an instance without init")
+	}
+	contains(t, err.Error(), fmt.Sprintf("init process %d is gone", inst.InitPID), "command error")
+	must(t, inst.Destroy())
+	noLabObjects(t, lab)
 }

@@ -128,11 +128,18 @@ func setup() error {
 // loopMajor is the block device major of loop devices.
 const loopMajor = 7
 
-// detachHostMounts detaches, from the instance's copy of the host's mounts, those it must not
-// hold: file systems on loop devices (a pool's volumes mounted on the host, which the copy
-// would keep busy for the instance's life after the host unmounted them: the host's mounts are
-// often private, so its unmounts do not reach the copy) and namespace files (other instances'
-// namespaces under /run/netns, which the guest could enter through them).
+// HiddenDirs are covered inside every instance by an empty read-only tmpfs: the bind mounts of
+// the instances' namespaces (which the guest could enter through them) and ec2sim's state on
+// the host. They are /run/netns and the parent of package hypervisor's UTSDir and InitDir,
+// which its tests check.
+func HiddenDirs() []string { return []string{"/run/netns", "/run/ec2sim"} }
+
+// detachHostMounts detaches, from the instance's copy of the host's mounts, the file systems on
+// loop devices: a pool volume the host has mounted would otherwise stay busy for the instance's
+// life after the host unmounted it (the host's mounts are often private, so its unmounts do not
+// reach the copy). Then it covers HiddenDirs. Namespace files are covered rather than detached
+// one by one: there are two per instance, so detaching them made bring-up quadratic, and
+// the host's unlink of such a file detaches the copies anyway.
 func detachHostMounts() error {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -144,13 +151,18 @@ func detachHostMounts() error {
 	}
 	// Children follow their parents in mountinfo: last first detaches the top of a stack.
 	for k := len(ms) - 1; k >= 0; k-- {
-		m := ms[k]
-		if m.Major != loopMajor && m.FSType != "nsfs" {
+		if ms[k].Major != loopMajor {
 			continue
 		}
 		// EINVAL or ENOENT: it went with a parent detached before.
-		if err := unix.Unmount(m.Point, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("detach the host's mount on %s: %w", m.Point, err)
+		if err := unix.Unmount(ms[k].Point, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("detach the host's mount on %s: %w", ms[k].Point, err)
+		}
+	}
+	for _, d := range HiddenDirs() {
+		err := unix.Mount("ec2sim-hidden", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=755")
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("cover %s: %w", d, err)
 		}
 	}
 	return nil
