@@ -230,6 +230,13 @@ func TestInstancePIDAndMountNamespaces(t *testing.T) {
 	if slices.Contains(mapValues(pb), "sleep") {
 		t.Errorf("b sees a's sleep: %v", pb)
 	}
+	if _, err := exec.LookPath("ps"); err == nil {
+		out, err := Command(lab, "b", "ps", "-e", "-o", "pid=,comm=").CombinedOutput()
+		must(t, err)
+		if ps := strings.Fields(string(out)); len(ps) != 4 || ps[0] != "1" || ps[1] != "ec2sim-init" || ps[3] != "ps" {
+			t.Errorf("ps -e inside b: %q, want the init and ps", ps)
+		}
+	}
 	if got := strings.TrimSpace(sh(t, lab, "a", "echo $$")); len(got) > 2 {
 		t.Errorf("a shell's pid inside is %s, want a small number", got)
 	}
