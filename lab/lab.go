@@ -2,6 +2,8 @@ package lab
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -151,6 +153,14 @@ func (l *Lab) Down() error {
 	if l.flows != nil {
 		if err := l.flows.close(); err != nil {
 			errs = append(errs, fmt.Errorf("flow logs: %w", err))
+		}
+		// An in-process lab (no background engine's lab.json) that wrote its flow logs to the
+		// default run directory leaves nothing there; a background lab's directory is removed
+		// by its teardown, after `ec2sim flows` had its chance to read it.
+		if l.FlowLogDir == "" && l.Plan.FlowLogDir == "" {
+			if _, err := os.Stat(filepath.Join(Dir(l.Plan.Lab), "lab.json")); os.IsNotExist(err) {
+				os.RemoveAll(Dir(l.Plan.Lab))
+			}
 		}
 	}
 	if err := l.Engine.Close(); err != nil {

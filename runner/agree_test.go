@@ -33,6 +33,7 @@ func TestTraceAgreesWithEngine(t *testing.T) {
 			if err != nil {
 				t.Skipf("not runnable yet: %v", err)
 			}
+			plan.FlowLogDir = t.TempDir()
 			l, err := lab.Up(context.Background(), plan)
 			if err != nil {
 				t.Skipf("not runnable yet: %v", err)
