@@ -2,11 +2,11 @@ package lab
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
