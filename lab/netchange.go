@@ -76,49 +76,9 @@ func findSubnet(st *fabric.State, name string) (int, error) {
 	return 0, fmt.Errorf("no subnet %q (subnets: %s)", name, strings.Join(names, ", "))
 }
 
-// SetACLEntry adds a rule to a network ACL (CreateNetworkAclEntry), or replaces the rule of the
-// same number when replace is set (ReplaceNetworkAclEntry).
-func (l *Lab) SetACLEntry(acl, direction, spec string, replace bool) error {
-	ingress, err := parseDirection(direction)
-	if err != nil {
-		return err
-	}
-	e, err := ParseACLEntry(spec)
-	if err != nil {
-		return err
-	}
-	return l.changeState(func(st *fabric.State) error {
-		i, err := findACL(st, acl)
-		if err != nil {
-			return err
-		}
-		a := st.ACLs[i]
-		list := slices.Clone(a.Egress)
-		if ingress {
-			list = slices.Clone(a.Ingress)
-		}
-		k := slices.IndexFunc(list, func(x fabric.ACLEntry) bool { return x.Number == e.Number })
-		switch {
-		case k >= 0 && !replace:
-			return fmt.Errorf("NetworkAclEntryAlreadyExists: %s %s rule %d exists; use replace", a.Name, direction, e.Number)
-		case k < 0 && replace:
-			return fmt.Errorf("%s has no %s rule %d to replace", a.Name, direction, e.Number)
-		case k >= 0:
-			list[k] = e
-		default:
-			list = append(list, e)
-		}
-		if ingress {
-			st.ACLs[i] = fabric.NewACL(a.Name, a.ID, list, a.Egress)
-		} else {
-			st.ACLs[i] = fabric.NewACL(a.Name, a.ID, a.Ingress, list)
-		}
-		return nil
-	})
-}
-
-// DeleteACLEntry removes a numbered rule (DeleteNetworkAclEntry).
-func (l *Lab) DeleteACLEntry(acl, direction string, number int) error {
+// editACL runs fn on a copy of one direction's rules of a network ACL and publishes the ACL
+// rebuilt from what fn returns; an error from fn changes nothing.
+func (l *Lab) editACL(acl, direction string, fn func(name string, list []fabric.ACLEntry) ([]fabric.ACLEntry, error)) error {
 	ingress, err := parseDirection(direction)
 	if err != nil {
 		return err
@@ -133,17 +93,49 @@ func (l *Lab) DeleteACLEntry(acl, direction string, number int) error {
 		if ingress {
 			list = a.Ingress
 		}
-		k := slices.IndexFunc(list, func(x fabric.ACLEntry) bool { return x.Number == number })
-		if k < 0 {
-			return fmt.Errorf("%s has no %s rule %d", a.Name, direction, number)
+		list, err = fn(a.Name, slices.Clone(list))
+		if err != nil {
+			return err
 		}
-		list = slices.Delete(slices.Clone(list), k, k+1)
 		if ingress {
 			st.ACLs[i] = fabric.NewACL(a.Name, a.ID, list, a.Egress)
 		} else {
 			st.ACLs[i] = fabric.NewACL(a.Name, a.ID, a.Ingress, list)
 		}
 		return nil
+	})
+}
+
+// SetACLEntry adds a rule to a network ACL (CreateNetworkAclEntry), or replaces the rule of the
+// same number when replace is set (ReplaceNetworkAclEntry).
+func (l *Lab) SetACLEntry(acl, direction, spec string, replace bool) error {
+	e, err := ParseACLEntry(spec)
+	if err != nil {
+		return err
+	}
+	return l.editACL(acl, direction, func(name string, list []fabric.ACLEntry) ([]fabric.ACLEntry, error) {
+		k := slices.IndexFunc(list, func(x fabric.ACLEntry) bool { return x.Number == e.Number })
+		switch {
+		case k >= 0 && !replace:
+			return nil, fmt.Errorf("NetworkAclEntryAlreadyExists: %s %s rule %d exists; use replace", name, direction, e.Number)
+		case k < 0 && replace:
+			return nil, fmt.Errorf("%s has no %s rule %d to replace", name, direction, e.Number)
+		case k >= 0:
+			list[k] = e
+			return list, nil
+		}
+		return append(list, e), nil
+	})
+}
+
+// DeleteACLEntry removes a numbered rule (DeleteNetworkAclEntry).
+func (l *Lab) DeleteACLEntry(acl, direction string, number int) error {
+	return l.editACL(acl, direction, func(name string, list []fabric.ACLEntry) ([]fabric.ACLEntry, error) {
+		k := slices.IndexFunc(list, func(x fabric.ACLEntry) bool { return x.Number == number })
+		if k < 0 {
+			return nil, fmt.Errorf("%s has no %s rule %d", name, direction, number)
+		}
+		return slices.Delete(list, k, k+1), nil
 	})
 }
 

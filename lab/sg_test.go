@@ -232,43 +232,10 @@ instances:
 // within the 30 s idle timeout and is refused after it.
 func TestUDPReplyRefusedAfterIdleTimeout(t *testing.T) {
 	l := upLab(t, "udpto", udpLab)
-	var now atomic.Int64
-	now.Store(int64(time.Hour))
-	l.Engine.SetClock(now.Load)
 	// The server has no outbound rules: only conntrack lets its answer out.
-	var server net.PacketConn
-	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "server"), func() error {
-		var err error
-		server, err = net.ListenPacket("udp4", ":5353")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	// One client socket sends the queries and receives the answers.
-	var cl *net.UDPConn
-	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "client"), func() error {
-		var err error
-		cl, err = net.DialUDP("udp4", &net.UDPAddr{Port: 6003}, &net.UDPAddr{IP: net.ParseIP("10.0.1.20"), Port: 5353})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	exchange := func(q string, advance time.Duration) bool {
-		cl.Write([]byte(q))
-		buf := make([]byte, 100)
-		server.SetReadDeadline(time.Now().Add(time.Second))
-		n, from, err := server.ReadFrom(buf)
-		if err != nil || string(buf[:n]) != q {
-			t.Fatalf("query %q did not reach the server: %v", q, err)
-		}
-		now.Add(int64(advance))
-		server.WriteTo([]byte("re:"+q), from)
-		cl.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		n, err = cl.Read(buf)
-		return err == nil && string(buf[:n]) == "re:"+q
-	}
+	u := newUDPPair(t, l, 6003)
+	exchange := u.exchange
+	now, server, cl := u.now, u.srv, u.cl
 	late := func(after time.Duration) bool {
 		now.Add(int64(after))
 		server.WriteTo([]byte("late"), cl.LocalAddr())
@@ -367,41 +334,9 @@ func TestConntrackSettingsFromScenario(t *testing.T) {
 	if got := l.Engine.State().SG.Allowance(server); got != 7 {
 		t.Errorf("allowance %d, want 7", got)
 	}
-	var now atomic.Int64
-	now.Store(int64(time.Hour))
-	l.Engine.SetClock(now.Load)
-	var srv net.PacketConn
-	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "server"), func() error {
-		var err error
-		srv, err = net.ListenPacket("udp4", ":5353")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	var cl *net.UDPConn
-	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "client"), func() error {
-		var err error
-		cl, err = net.DialUDP("udp4", &net.UDPAddr{Port: 6004}, &net.UDPAddr{IP: net.ParseIP("10.0.1.20"), Port: 5353})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	buf := make([]byte, 64)
-	replyAfter := func(q string, d time.Duration) bool {
-		cl.Write([]byte(q))
-		srv.SetReadDeadline(time.Now().Add(time.Second))
-		_, from, err := srv.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		now.Add(int64(d))
-		srv.WriteTo([]byte("re:"+q), from)
-		cl.SetReadDeadline(time.Now().Add(time.Second))
-		n, err := cl.Read(buf)
-		return err == nil && string(buf[:n]) == "re:"+q
-	}
+	u := newUDPPair(t, l, 6004)
+	replyAfter := u.exchange
+	now := u.now
 	if !replyAfter("q1", 40*time.Second) {
 		t.Error("a reply after 40 s was refused with 45 s and 60 s UDP timeouts")
 	}
@@ -409,4 +344,54 @@ func TestConntrackSettingsFromScenario(t *testing.T) {
 	if replyAfter("q2", 50*time.Second) {
 		t.Error("a reply after 50 s passed the server's 45 s UDP timeout: its connection_tracking was ignored")
 	}
+}
+
+// udpPair is a UDP client in "client" talking to a server socket on 5353 in "server", with the
+// engine's clock driven by hand.
+type udpPair struct {
+	now *atomic.Int64
+	srv net.PacketConn
+	cl  *net.UDPConn
+	t   *testing.T
+}
+
+func newUDPPair(t *testing.T, l *Lab, clientPort int) *udpPair {
+	t.Helper()
+	u := &udpPair{now: &atomic.Int64{}, t: t}
+	u.now.Store(int64(time.Hour))
+	l.Engine.SetClock(u.now.Load)
+	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "server"), func() error {
+		var err error
+		u.srv, err = net.ListenPacket("udp4", ":5353")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.srv.Close() })
+	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "client"), func() error {
+		var err error
+		u.cl, err = net.DialUDP("udp4", &net.UDPAddr{Port: clientPort}, &net.UDPAddr{IP: net.ParseIP("10.0.1.20"), Port: 5353})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.cl.Close() })
+	return u
+}
+
+// exchange sends query q, lets advance pass on the engine's clock, answers it and reports
+// whether the answer came back.
+func (u *udpPair) exchange(q string, advance time.Duration) bool {
+	u.cl.Write([]byte(q))
+	buf := make([]byte, 100)
+	u.srv.SetReadDeadline(time.Now().Add(time.Second))
+	n, from, err := u.srv.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != q {
+		u.t.Fatalf("query %q did not reach the server: %v", q, err)
+	}
+	u.now.Add(int64(advance))
+	u.srv.WriteTo([]byte("re:"+q), from)
+	u.cl.SetReadDeadline(time.Now().Add(time.Second))
+	n, err = u.cl.Read(buf)
+	return err == nil && string(buf[:n]) == "re:"+q
 }
