@@ -238,6 +238,12 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 	}
 	v.step(StageSourceCheck, true, ReasonNone, in)
 
+	// The route is looked up once: the security groups need the next hop (middlebox caveat)
+	// before the route stage records it.
+	ri := -1
+	if mac.HW(p.DstMAC) == st.VPCs[src.VPC].RouterMAC {
+		ri = st.RouteTables[st.Subnets[src.Subnet].RouteTable].Lookup(p.Dst)
+	}
 	var flow sgengine.Flow
 	var now int64
 	if tr != nil {
@@ -247,7 +253,7 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		flowOf(p, &flow)
 		// The middlebox caveat: when the next hop does not hold the destination (the packet
 		// goes to an appliance that will forward it), group references do not match.
-		flow.Forwarded = nextHopForwards(p, src, st)
+		flow.Forwarded = nextHopForwards(p, src, st, ri)
 		v.Egress = st.SG.Egress(in, &flow, tr.table(in), now)
 		v.EgressDone = true
 		if !v.Egress.Allowed {
@@ -275,7 +281,7 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 			v.drop(StageRoute, ReasonReservedAddress, in)
 			return
 		}
-		i, ok := route(p, in, src.Subnet, st, &flow, tr, v)
+		i, ok := route(p, in, src.Subnet, st, &flow, tr, v, ri)
 		if !ok {
 			return
 		}
@@ -365,9 +371,9 @@ func isReservedFor(st *State, v uint32, a netip.Addr) bool {
 // route forwards a packet from subnet from by its route table and returns the ENI it goes to,
 // running the network ACLs of the subnets it leaves and enters. It records its steps in v and
 // returns false when the packet is dropped.
-func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *Tracking, v *Verdict) (uint32, bool) {
+// ri is the route table's answer for the destination, looked up once per packet by Decide.
+func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *Tracking, v *Verdict, ri int) (uint32, bool) {
 	rt := &st.RouteTables[st.Subnets[from].RouteTable]
-	ri := rt.Lookup(p.Dst)
 	if ri < 0 {
 		v.stepAt(StageRoute, false, ReasonNoRoute, in, from, -1)
 		return NoENI, false
@@ -421,7 +427,7 @@ func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *T
 // nextHopForwards reports whether the ENI a packet goes to next does not hold its destination:
 // a frame to an appliance's MAC, or a route to an appliance's ENI. It looks the way up without
 // recording anything; the route stage does that.
-func nextHopForwards(p *packet.Parsed, src *ENIState, st *State) bool {
+func nextHopForwards(p *packet.Parsed, src *ENIState, st *State, ri int) bool {
 	vpc := &st.VPCs[src.VPC]
 	dstMAC := mac.HW(p.DstMAC)
 	if dstMAC != vpc.RouterMAC {
@@ -431,7 +437,7 @@ func nextHopForwards(p *packet.Parsed, src *ENIState, st *State) bool {
 		return false
 	}
 	rt := &st.RouteTables[st.Subnets[src.Subnet].RouteTable]
-	if ri := rt.Lookup(p.Dst); ri >= 0 && rt.Routes[ri].Kind == TargetENI {
+	if ri >= 0 && rt.Routes[ri].Kind == TargetENI {
 		t := rt.Routes[ri].Index
 		return int(t) < len(st.ENIs) && !st.ENIs[t].Identity.Owns(p.Dst)
 	}
