@@ -205,6 +205,26 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
+// Translate applies a verdict's address translation (the internet gateway's one-to-one NAT) to
+// frame in place and keeps p true to it. An ICMP error quotes the packet it is about: its inner
+// addresses are translated too, or the receiver's kernel cannot match the error to its
+// connection (PMTUD, port unreachable through the gateway). The engine and packet capture share
+// it, so a captured copy is the frame the instance gets.
+func Translate(frame []byte, p *packet.Parsed, vh packet.VnetHdr, v *Verdict) {
+	if v.SetSrc.IsValid() {
+		if p.HasInner {
+			packet.RewriteICMPInnerDst(frame, p, vh, v.SetSrc)
+		}
+		packet.RewriteIPv4Src(frame, p, vh, v.SetSrc)
+	}
+	if v.SetDst.IsValid() {
+		if p.HasInner {
+			packet.RewriteICMPInnerSrc(frame, p, vh, v.SetDst)
+		}
+		packet.RewriteIPv4Dst(frame, p, vh, v.SetDst)
+	}
+}
+
 // pump is the reader of one port.
 func (e *Engine) pump(i uint32, p Port) {
 	defer e.wg.Done()
@@ -262,21 +282,7 @@ func (e *Engine) pump(i uint32, p Port) {
 				packet.SetMACs(frame, packet.MAC(v.DstMAC), packet.MAC(v.SrcMAC))
 			}
 			// The internet gateway's one-to-one NAT: addresses change, checksums follow.
-			// An ICMP error quotes the packet it is about: its inner addresses are translated
-			// too, or the receiver's kernel cannot match the error to its connection (PMTUD,
-			// port unreachable through the gateway).
-			if v.SetSrc.IsValid() {
-				if pkt.HasInner {
-					packet.RewriteICMPInnerDst(frame, &pkt, vh, v.SetSrc)
-				}
-				packet.RewriteIPv4Src(frame, &pkt, vh, v.SetSrc)
-			}
-			if v.SetDst.IsValid() {
-				if pkt.HasInner {
-					packet.RewriteICMPInnerSrc(frame, &pkt, vh, v.SetDst)
-				}
-				packet.RewriteIPv4Dst(frame, &pkt, vh, v.SetDst)
-			}
+			Translate(frame, &pkt, vh, &v)
 			if _, err := out.Write(buf[:n]); err != nil {
 				e.counters[v.Out].WriteErrors.Add(1)
 				continue

@@ -7,13 +7,11 @@ package lab
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -269,13 +267,9 @@ func (c *capture) record(k int32, out bool, frame []byte, vnet packet.VnetHdr, p
 		if v.RewriteMACs {
 			packet.SetMACs(f.data, packet.MAC(v.DstMAC), packet.MAC(v.SrcMAC))
 		}
-		partial := vnet.Flags&packet.VnetFlagNeedsCsum != 0
-		if v.SetSrc.IsValid() {
-			rewriteAddr(f.data, partial, p, true, v.SetSrc)
-		}
-		if v.SetDst.IsValid() {
-			rewriteAddr(f.data, partial, p, false, v.SetDst)
-		}
+		// On a copy of the parsed view: the engine still needs the original after us.
+		pc := *p
+		fabric.Translate(f.data, &pc, vnet, v)
 	}
 	c.send(f)
 }
@@ -403,67 +397,6 @@ func (f *capFrame) comment() string {
 		b.WriteString(strconv.Itoa(f.mtu))
 	}
 	return b.String()
-}
-
-// rewriteAddr is the internet gateway's address rewrite applied to a captured copy: the same
-// incremental checksum updates (RFC 1624) as the engine's, so the copy matches the delivered
-// frame byte for byte, including the partial checksum of a NEEDS_CSUM frame.
-func rewriteAddr(frame []byte, partial bool, p *packet.Parsed, src bool, to netip.Addr) {
-	if p.Kind != packet.KindIPv4 || !to.Is4() || len(frame) < packet.EthHdrLen+20 {
-		return
-	}
-	off := packet.EthHdrLen + 16
-	if src {
-		off = packet.EthHdrLen + 12
-	}
-	var oldA [4]byte
-	copy(oldA[:], frame[off:off+4])
-	newA := to.As4()
-	copy(frame[off:off+4], newA[:])
-	ck := packet.EthHdrLen + 10
-	binary.BigEndian.PutUint16(frame[ck:], adjustSum(binary.BigEndian.Uint16(frame[ck:]), oldA, newA, true))
-	if p.Fragment && !p.FirstFragment {
-		return
-	}
-	var l4 int
-	switch p.Proto {
-	case 6:
-		l4 = p.L4Off + 16
-	case 17:
-		l4 = p.L4Off + 6
-	default:
-		return
-	}
-	if l4+2 > len(frame) {
-		return
-	}
-	old := binary.BigEndian.Uint16(frame[l4:])
-	if p.Proto == 17 && old == 0 && !partial {
-		return
-	}
-	n := adjustSum(old, oldA, newA, !partial)
-	if p.Proto == 17 && n == 0 && !partial {
-		n = 0xffff
-	}
-	binary.BigEndian.PutUint16(frame[l4:], n)
-}
-
-func adjustSum(field uint16, old, new [4]byte, complemented bool) uint16 {
-	sum := uint32(field)
-	if complemented {
-		sum = uint32(^field)
-	}
-	for i := 0; i < 4; i += 2 {
-		sum += uint32(^binary.BigEndian.Uint16(old[i:]))
-		sum += uint32(binary.BigEndian.Uint16(new[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	if complemented {
-		return ^uint16(sum)
-	}
-	return uint16(sum)
 }
 
 // CaptureWriter writes captured frames as pcapng or classic pcap, with the companion text view

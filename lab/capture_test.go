@@ -496,8 +496,8 @@ func TestVerdictComments(t *testing.T) {
 	}
 }
 
-// TestRewriteAddrMatchesRecomputation: the capture's copy of the gateway's rewrite leaves
-// checksums a full recomputation agrees with.
+// TestRewriteAddrMatchesRecomputation: the gateway's rewrite, as capture applies it to its copy,
+// leaves checksums a full recomputation agrees with.
 func TestRewriteAddrMatchesRecomputation(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(3, 4))
 	for i := range 500 {
@@ -523,7 +523,13 @@ func TestRewriteAddrMatchesRecomputation(t *testing.T) {
 		var p packet.Parsed
 		p.Decode(frame)
 		to := netip.AddrFrom4([4]byte{203, 0, 113, byte(rng.IntN(250) + 1)})
-		rewriteAddr(frame, false, &p, i%4 < 2, to)
+		v := fabric.Verdict{}
+		if i%4 < 2 {
+			v.SetSrc = to
+		} else {
+			v.SetDst = to
+		}
+		fabric.Translate(frame, &p, packet.VnetHdr{}, &v)
 		// Recompute with gopacket and compare.
 		pk := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
 		ip2 := pk.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
