@@ -17,16 +17,20 @@ type Benchmark struct {
 	Run  func(ctx context.Context, env *Env) ([]Result, error)
 }
 
+// extraBenchmarks are added from init by the files of later issues' figures, so each adds its
+// own file instead of editing this list. They run after the datapath figures, in file order.
+var extraBenchmarks []Benchmark
+
 // registry lists every benchmark in the order they run. Cheap, noisy figures come first so
 // that a long bring-up benchmark does not warm or load the machine before them.
 func registry() []Benchmark {
-	return []Benchmark{
+	return append([]Benchmark{
 		{Name: "tcp-throughput", What: "TCP bulk throughput, one iperf3 stream between two instances", Run: benchTCP},
 		{Name: "udp-pps", What: "UDP 64-byte datagrams received per second, iperf3 -u -l 64 -b 0", Run: benchUDP},
 		{Name: "ping-rtt", What: "ICMP echo round-trip time, median of the pings of a run", Run: benchPing},
 		{Name: "tcp-crr", What: "TCP connections per second from one client (connect, 1 byte each way, close)", Run: benchCRR},
 		{Name: "lab-bringup", What: "lab.Up and lab.Down of a 50-instance lab (one VPC, five subnets)", Run: benchBringUp},
-	}
+	}, extraBenchmarks...)
 }
 
 // selectBenchmarks keeps the benchmarks whose name matches the -only expression ("" keeps all).
