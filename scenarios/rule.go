@@ -26,7 +26,10 @@ func portKind(proto int) int {
 
 const protoHelp = "tcp, udp, icmp, icmpv6, all (or -1), or a protocol number 0-255"
 
-// parseProto reads a protocol as AWS's IpProtocol does: a name, -1 for all, or a number.
+// ParseProto reads a protocol as AWS's IpProtocol does: a name, -1 for all, or a number 0-255.
+// Importers of AWS data use it so that they read protocols exactly as the loader does.
+func ParseProto(s string) (int, error) { return parseProto(s) }
+
 func parseProto(s string) (int, error) {
 	switch s {
 	case "tcp":
