@@ -112,7 +112,9 @@ func (c *converter) fail(src Source, object, format string, args ...any) {
 func (c *converter) run() {
 	c.rep.Files, c.rep.Ignored = c.s.Files, c.s.Ignored
 	for k, n := range c.s.unhandled {
-		c.rep.Unmodelled[k+" (whole object type)"] += n
+		if n > 0 {
+			c.rep.Unmodelled[k+" (whole object type)"] += n
+		}
 	}
 	for _, f := range c.s.truncated {
 		c.rep.Warnings = append(c.rep.Warnings, f+": has a NextToken: the describe call was paginated and only this page was saved; objects on other pages are missing (use the CLI's default auto-pagination)")
@@ -252,13 +254,16 @@ func (c *converter) vpcsFrom() {
 			c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("VPC %s: CIDR %s is public address space used privately; kept, since it never leaves the lab's VPC", v.VpcID, cidr))
 		}
 		for _, a := range v.CidrBlockAssociationSet {
-			if a.CidrBlock != v.CidrBlock && (a.CidrBlockState == nil || a.CidrBlockState.State == "associated") {
+			switch {
+			case a.CidrBlock == v.CidrBlock:
+			case a.CidrBlockState == nil || a.CidrBlockState.State == "associated":
 				c.rep.Unmodelled["Vpcs: secondary IPv4 CIDR (only the primary is modelled)"]++
+			default:
+				c.rep.skip(obj("VPC", v.VpcID)+" CIDR "+a.CidrBlock, "state %s, not associated", a.CidrBlockState.State)
 			}
 		}
 		vpc := &scenarios.VPC{Name: c.name("vpcs", "VPC", nameTag(v.Tags), v.VpcID, it.src), CIDR: cidr}
 		c.vpcs[v.VpcID] = vpc
-		c.reserve("rt/"+vpc.Name, scenarios.MainRouteTable)
 		c.reserve("acl/"+vpc.Name, scenarios.DefaultACL)
 		c.reserve("sg/"+vpc.Name, scenarios.DefaultGroup)
 		c.sc.VPCs = append(c.sc.VPCs, vpc)

@@ -38,8 +38,8 @@ type jsonObj = map[string]any
 func tags(name string) []jsonObj { return []jsonObj{{"Key": "Name", "Value": name}} }
 
 // Export writes a scenario as describe-* output: what Import reads back into the same scenario.
-// Objects that Parse adds by itself (a VPC's implicit default group, main table and default ACL)
-// are left out, since they come back the same way. Warnings name what the describe format cannot
+// Like AWS, it describes every VPC's default group, main table and default ACL, also where the
+// scenario leaves them implicit (they come back explicit, with the same rules). Warnings name what the describe format cannot
 // hold (user data, internet hosts, probes, ...).
 func Export(sc *scenarios.Scenario) ([]File, []string, error) {
 	var warn []string
@@ -56,7 +56,7 @@ func Export(sc *scenarios.Scenario) ([]File, []string, error) {
 	var vpcs, subnets, igws, vgws, vpns, nats, tables, groups, acls, pcxs, pls, reservations []jsonObj
 	for _, o := range sc.OnPrem {
 		vpns = append(vpns, jsonObj{"VpnConnectionId": awsID("vpn", o.Name), "VpnGatewayId": vgwID(o.Name), "State": "available",
-			"Type": "ipsec.1", "Routes": []jsonObj{{"DestinationCidrBlock": o.CIDR.String(), "State": "available"}}})
+			"Routes": []jsonObj{{"DestinationCidrBlock": o.CIDR.String(), "State": "available"}}})
 		if len(o.Hosts) > 0 {
 			warn = append(warn, fmt.Sprintf("on-prem network %s: its hosts are not exported (describe output has no such objects)", o.Name))
 		}
@@ -69,7 +69,7 @@ func Export(sc *scenarios.Scenario) ([]File, []string, error) {
 			igws = append(igws, jsonObj{"InternetGatewayId": awsID("igw", v.Name), "Attachments": []jsonObj{{"VpcId": id, "State": "available"}}})
 		}
 		if v.VPNGateway != "" {
-			vgws = append(vgws, jsonObj{"VpnGatewayId": vgwID(v.VPNGateway), "State": "available", "Type": "ipsec.1", "Tags": tags(v.VPNGateway),
+			vgws = append(vgws, jsonObj{"VpnGatewayId": vgwID(v.VPNGateway), "State": "available", "Tags": tags(v.VPNGateway),
 				"VpcAttachments": []jsonObj{{"VpcId": id, "State": "attached"}}})
 		}
 		for _, s := range v.Subnets {
@@ -87,16 +87,10 @@ func Export(sc *scenarios.Scenario) ([]File, []string, error) {
 			nats = append(nats, n)
 		}
 		for _, g := range v.SecurityGroups {
-			if g.Implicit {
-				continue
-			}
 			groups = append(groups, jsonObj{"GroupId": groupID(v.Name, g.Name), "GroupName": g.Name, "Description": g.Description, "VpcId": id,
 				"IpPermissions": permissions(v.Name, g.Ingress, groupID, plID), "IpPermissionsEgress": permissions(v.Name, g.Egress, groupID, plID)})
 		}
 		for _, t := range v.RouteTables {
-			if t.Implicit {
-				continue
-			}
 			tid := awsID("rtb", v.Name+"/"+t.Name)
 			var assocs []jsonObj
 			if t.Main {
@@ -133,9 +127,6 @@ func Export(sc *scenarios.Scenario) ([]File, []string, error) {
 			tables = append(tables, jsonObj{"RouteTableId": tid, "VpcId": id, "Associations": assocs, "Routes": routes, "Tags": tags(t.Name)})
 		}
 		for _, a := range v.NetworkACLs {
-			if a.Implicit {
-				continue
-			}
 			aid := awsID("acl", v.Name+"/"+a.Name)
 			var assocs []jsonObj
 			for _, s := range v.Subnets {

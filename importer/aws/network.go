@@ -268,8 +268,20 @@ func (c *converter) peeringsFrom() {
 }
 
 func (c *converter) routeTables() {
-	for _, it := range c.s.tables {
+	// Main tables first, so that one named main keeps its name; a table named main is the
+	// main table in the format, so no other table may take the name.
+	isMain := func(t awsRouteTable) bool {
+		return slices.ContainsFunc(t.Associations, func(a awsRouteTableAssoc) bool { return a.Main })
+	}
+	tables := slices.Clone(c.s.tables)
+	slices.SortStableFunc(tables, func(a, b item[awsRouteTable]) int {
+		return boolInt(!isMain(a.v)) - boolInt(!isMain(b.v))
+	})
+	for _, it := range tables {
 		v := it.v
+		if vpc := c.vpcs[v.VpcID]; vpc != nil && !isMain(v) {
+			c.reserve("rt/"+vpc.Name, scenarios.MainRouteTable)
+		}
 		unmodelledFields(c.rep.Unmodelled, "RouteTables", it.raw)
 		nestedFields(c.rep.Unmodelled, "RouteTables", "Routes", it.raw)
 		what := obj("route table", v.RouteTableID)
@@ -510,4 +522,11 @@ func (c *converter) settings() {
 		st.RulesPerSecurityGroup = max(scenarios.MaxGroupsTimesRules/st.SecurityGroupsPerENI, 1)
 		c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("settings: the data needs more rules per group than %d groups per ENI allow (AWS: groups × rules ≤ %d)", st.SecurityGroupsPerENI, scenarios.MaxGroupsTimesRules))
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
