@@ -251,7 +251,10 @@ func (c *converter) vpcsFrom() {
 			continue
 		}
 		if isPublic(cidr) {
-			c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("VPC %s: CIDR %s is public address space used privately; kept, since it never leaves the lab's VPC", v.VpcID, cidr))
+			// Its instances' own addresses would be real public ones on the lab's wires, and a
+			// VPC's addresses cannot be squeezed into the documentation ranges.
+			c.fail(it.src, obj("VPC", v.VpcID), "CIDR %s is public address space; ec2sim never puts real public addresses on its wires and cannot map a whole VPC, so it is not imported", cidr)
+			continue
 		}
 		for _, a := range v.CidrBlockAssociationSet {
 			switch {

@@ -25,13 +25,8 @@ func (c *converter) natGateways() {
 			c.fail(it.src, what, "VpcId %s is not in the data (no Vpcs object has it)", v.VpcID)
 			continue
 		}
-		sn := c.subnets[v.SubnetID]
+		sn := c.subnetOf(it.src, what, v.SubnetID)
 		if sn == nil {
-			if c.subnetSkipped(v.SubnetID) {
-				c.rep.skip(what+" ("+it.src.File+")", "its subnet %s was skipped", v.SubnetID)
-			} else {
-				c.fail(it.src, what, "SubnetId %s is not in the data (no Subnets object has it)", v.SubnetID)
-			}
 			continue
 		}
 		g := &scenarios.NATGateway{Name: c.name("nat/"+vpc.Name, "NAT gateway", nameTag(v.Tags), v.NatGatewayID, it.src),
@@ -129,13 +124,8 @@ func (c *converter) eni(it item[awsENI], instance string, k int) (*scenarios.ENI
 		unmodelledFields(c.rep.Unmodelled, "NetworkInterfaces", it.raw)
 	}
 	what := obj("network interface", e.NetworkInterfaceID)
-	sn := c.subnets[e.SubnetID]
+	sn := c.subnetOf(it.src, what, e.SubnetID)
 	if sn == nil {
-		if c.subnetSkipped(e.SubnetID) {
-			c.rep.skip(what+" ("+it.src.File+")", "its subnet %s was skipped", e.SubnetID)
-		} else {
-			c.fail(it.src, what, "SubnetId %s is not in the data (no Subnets object has it)", e.SubnetID)
-		}
 		return nil, false
 	}
 	out := &scenarios.ENI{Subnet: sn.Qualified(), SourceDestCheck: e.SourceDestCheck == nil || *e.SourceDestCheck, Description: clip(e.Description)}
@@ -303,14 +293,7 @@ func (c *converter) routeTables() {
 		for _, a := range v.Associations {
 			switch {
 			case a.SubnetID != "":
-				sn := c.subnets[a.SubnetID]
-				switch {
-				case sn == nil && c.subnetSkipped(a.SubnetID):
-				case sn == nil:
-					c.fail(it.src, what, "associated with subnet %s, which is not in the data", a.SubnetID)
-				case sn.VPC != vpc.Name:
-					c.fail(it.src, what, "associated with subnet %s of another VPC", a.SubnetID)
-				default:
+				if sn := c.associated(it.src, what, a.SubnetID, vpc.Name); sn != nil {
 					sn.RouteTable = t.Name
 				}
 			case a.GatewayID != "":
@@ -529,4 +512,18 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// subnetOf returns the subnet an object is in, or nil: skipped with it (said) or not in the data
+// (an error).
+func (c *converter) subnetOf(src Source, what, id string) *scenarios.Subnet {
+	sn := c.subnets[id]
+	switch {
+	case sn != nil:
+	case c.subnetSkipped(id):
+		c.rep.skip(what+" ("+src.File+")", "its subnet %s was skipped", id)
+	default:
+		c.fail(src, what, "SubnetId %s is not in the data (no Subnets object has it)", id)
+	}
+	return sn
 }

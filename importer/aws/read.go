@@ -117,6 +117,7 @@ func (s *Snapshot) Add(file string, data []byte) error {
 	if s.unhandled == nil {
 		s.unhandled = map[string]int{}
 	}
+	s.Files = append(s.Files, file)
 	return s.add(Source{File: file}, data)
 }
 

@@ -30,6 +30,9 @@ func (c *converter) securityGroups() {
 			c.fail(it.src, what, "VpcId %s is not in the data (no Vpcs object has it)", v.VpcID)
 			continue
 		}
+		if _, dup := c.groups[v.GroupID]; dup {
+			c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("%s (%s): the GroupId is described more than once; each is imported as a group of its own, and rules naming the id refer to the last", what, it.src.File))
+		}
 		var name string
 		if v.GroupName == scenarios.DefaultGroup {
 			name = scenarios.DefaultGroup
@@ -125,28 +128,19 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 		rule := func(desc string) *scenarios.Rule {
 			return &scenarios.Rule{Proto: proto, FromPort: lo, ToPort: hi, Description: clip(desc)}
 		}
-		for _, rg := range p.IPRanges {
+		ranges := make([]awsIPRange, 0, len(p.IPRanges)+len(p.IPv6Ranges))
+		ranges = append(ranges, p.IPRanges...)
+		for _, rg := range p.IPv6Ranges {
+			ranges = append(ranges, awsIPRange{CidrIP: rg.CidrIPv6, Description: rg.Description})
+		}
+		for _, rg := range ranges {
 			pfx, err := c.prefix(rg.CidrIP, use)
 			if err != nil {
 				c.fail(it.src, fmt.Sprintf("%s %d", what, i+1), "%v", err)
 				continue
 			}
-			if proto == scenarios.ProtoICMPv6 {
-				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src.File), "icmpv6 from IPv4 %s matches nothing", pfx)
-				continue
-			}
-			r := rule(rg.Description)
-			r.CIDR = pfx
-			add(r)
-		}
-		for _, rg := range p.IPv6Ranges {
-			pfx, err := c.prefix(rg.CidrIPv6, use)
-			if err != nil {
-				c.fail(it.src, fmt.Sprintf("%s %d", what, i+1), "%v", err)
-				continue
-			}
-			if proto == scenarios.ProtoICMP {
-				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src.File), "icmp (v4) from IPv6 %s matches nothing", pfx)
+			if v6 := pfx.Addr().Is6(); v6 && proto == scenarios.ProtoICMP || !v6 && proto == scenarios.ProtoICMPv6 {
+				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src.File), "%s from %s matches nothing", scenarios.ProtoName(proto), pfx)
 				continue
 			}
 			r := rule(rg.Description)
@@ -231,19 +225,28 @@ func (c *converter) networkACLs() {
 			vpc.NetworkACLs = append(vpc.NetworkACLs, acl)
 		}
 		for _, a := range v.Associations {
-			sn := c.subnets[a.SubnetID]
-			switch {
-			case sn == nil && c.subnetSkipped(a.SubnetID):
-			case sn == nil:
-				c.fail(it.src, what, "associated with subnet %s, which is not in the data", a.SubnetID)
-			case sn.VPC != vpc.Name:
-				c.fail(it.src, what, "associated with subnet %s of another VPC", a.SubnetID)
-			case !v.IsDefault:
+			if sn := c.associated(it.src, what, a.SubnetID, vpc.Name); sn != nil && !v.IsDefault {
 				sn.NetworkACL = name
 			}
 		}
 		c.rep.Imported["network ACLs"]++
 	}
+}
+
+// associated returns the subnet a route table or ACL of vpc is associated with, or nil: when the
+// import skipped it (said already), or when it is not in the data or in another VPC (an error).
+func (c *converter) associated(src Source, what, subnetID, vpc string) *scenarios.Subnet {
+	sn := c.subnets[subnetID]
+	switch {
+	case sn == nil && c.subnetSkipped(subnetID):
+	case sn == nil:
+		c.fail(src, what, "associated with subnet %s, which is not in the data", subnetID)
+	case sn.VPC != vpc:
+		c.fail(src, what, "associated with subnet %s of another VPC", subnetID)
+	default:
+		return sn
+	}
+	return nil
 }
 
 // subnetSkipped reports whether the data has the subnet but the import left it out.
