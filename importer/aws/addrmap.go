@@ -18,7 +18,8 @@ import (
 //   - a prefix of /28 or longer maps to a block of its own size; a shorter one is shrunk to a /28
 //     (the report says so), since the three documentation /24s hold only 768 addresses;
 //   - a prefix inside one already mapped maps inside that block, so an Elastic IP stays covered by
-//     a rule that covers it;
+//     a rule that covers it (single addresses take distinct addresses of the block while it has
+//     free ones, and one of their own after that);
 //   - 203.0.113.100-255 is left to the lab's pool of automatic public IPs (lab/internet.go), and
 //     addresses of the documentation ranges already in the data keep their value;
 //   - the CIDR of an on-premises network reached by a VPN (a VPN connection's static route) maps
@@ -188,11 +189,12 @@ func (m *mapper) inside(p netip.Prefix, sp *space) (mapped, bool) {
 		// free one. (In a block of the original's size the offset is already unique.)
 		for i := uint32(0); i < size; i++ {
 			a := a4(base + (off+i)%size)
-			if sp.takeOne(a) {
+			if !sp.held[a] && a.As4()[3] != 0 && a.As4()[3] != 255 {
+				sp.held[a] = true
 				return mapped{to: netip.PrefixFrom(a, 32), shrunk: blk.shrunk}, true
 			}
 		}
-		return mapped{}, false
+		return mapped{}, false // the block is full: the address gets one of its own
 	}
 	return mapped{to: netip.PrefixFrom(a4(base+off), bits).Masked(), shrunk: bits != p.Bits()}, true
 }
@@ -209,12 +211,15 @@ func a4(v uint32) netip.Addr {
 // space is the free part of the documentation ranges, address by address, and the next free
 // block of 100.64.0.0/10.
 type space struct {
-	used       map[netip.Addr]bool
+	used map[netip.Addr]bool
+	// held are the single addresses given out inside shrunk blocks (whose addresses are all
+	// used by the block itself).
+	held       map[netip.Addr]bool
 	sharedNext uint32
 }
 
 func newSpace(reserved []netip.Addr) *space {
-	s := &space{used: map[netip.Addr]bool{}, sharedNext: u32(sharedSpace.Addr())}
+	s := &space{used: map[netip.Addr]bool{}, held: map[netip.Addr]bool{}, sharedNext: u32(sharedSpace.Addr())}
 	for _, a := range reserved {
 		s.used[a] = true
 	}

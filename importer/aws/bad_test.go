@@ -191,3 +191,23 @@ func TestPublicVPCRefused(t *testing.T) {
 		t.Errorf("error %v, want one refusing the public VPC", err)
 	}
 }
+
+// A public NAT gateway whose VPC lost its internet gateway is skipped and said, and so is the
+// route through it.
+func TestPublicNATWithoutIGWSkipped(t *testing.T) {
+	rep, err := importStrings(t, false, goodVPC,
+		`{"Subnets": [{"SubnetId": "subnet-1", "VpcId": "vpc-1", "CidrBlock": "10.0.1.0/24"}]}`,
+		`{"NatGateways": [{"NatGatewayId": "nat-1", "VpcId": "vpc-1", "SubnetId": "subnet-1", "State": "available",
+			"NatGatewayAddresses": [{"PublicIp": "52.1.2.3"}]}]}`,
+		`{"RouteTables": [{"RouteTableId": "rtb-1", "VpcId": "vpc-1", "Associations": [{"Main": true}],
+			"Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1", "State": "active"}]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := rep.Text()
+	for _, want := range []string{"NAT gateway nat-1 (c.json): a public NAT gateway in VPC vpc-1, which has no internet gateway", "route table rtb-1 route 1 (d.json): its target NAT gateway nat-1 was skipped"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report does not say %q:\n%s", want, text)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func Import(s *Snapshot, opts Options) (*scenarios.Scenario, *Report, error) {
 	}
 	sc, err := scenarios.Parse(opts.Name+".yaml", out)
 	if err != nil {
-		return nil, c.rep, fmt.Errorf("the imported scenario does not load (a bug in the importer, or data AWS itself would refuse): %w", err)
+		return nil, c.rep, fmt.Errorf("the imported scenario does not load (data AWS itself would refuse, or a bug in the importer; the report maps its names to AWS ids): %w", err)
 	}
 	for _, w := range sc.Warnings {
 		c.rep.Warnings = append(c.rep.Warnings, w.String())

@@ -29,6 +29,12 @@ func (c *converter) natGateways() {
 		if sn == nil {
 			continue
 		}
+		if v.ConnectivityType != "private" && !vpc.InternetGateway {
+			// AWS lets the internet gateway be detached from under a public NAT gateway; such a
+			// gateway reaches nothing, and the format refuses it (Gateway.NotAttached).
+			c.rep.skip(what+" ("+it.src.File+")", "a public NAT gateway in VPC %s, which has no internet gateway in the data", v.VpcID)
+			continue
+		}
 		g := &scenarios.NATGateway{Name: c.name("nat/"+vpc.Name, "NAT gateway", nameTag(v.Tags), v.NatGatewayID, it.src),
 			VPC: vpc.Name, Subnet: sn.Qualified(), Private: v.ConnectivityType == "private"}
 		for i, a := range v.NatGatewayAddresses {
