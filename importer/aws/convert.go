@@ -374,6 +374,11 @@ func (c *converter) subnetsFrom() {
 			c.fail(it.src, what, "VpcId %s is not in the data (no Vpcs object has it)", v.VpcID)
 			continue
 		}
+		if v.CidrBlock == "" {
+			c.rep.Unmodelled["Subnets: IPv6-only"]++
+			c.rep.skip(what+" ("+it.src.File+")", "IPv6-only (no CidrBlock); the format's subnets are IPv4")
+			continue
+		}
 		cidr, err := netip.ParsePrefix(v.CidrBlock)
 		if err != nil {
 			c.fail(it.src, what, "CidrBlock %q: want an IPv4 CIDR such as 10.0.1.0/24", v.CidrBlock)

@@ -67,6 +67,9 @@ func (c *converter) instancesFrom() {
 			byInstance[a.InstanceID] = append(byInstance[a.InstanceID], e)
 		}
 	}
+	for _, r := range c.s.reservations {
+		unmodelledFields(c.rep.Unmodelled, "Reservations", r)
+	}
 	for _, it := range c.s.instances {
 		v := it.v
 		unmodelledFields(c.rep.Unmodelled, "Instances", it.raw)

@@ -48,6 +48,8 @@ type Snapshot struct {
 	instances []item[awsInstance]
 	enis      []item[awsENI]
 	addresses []item[awsAddress]
+	// reservations are the Reservations objects around the instances, for the report.
+	reservations []json.RawMessage
 
 	// unhandled counts the objects under top-level keys the importer does not read.
 	unhandled map[string]int
@@ -171,6 +173,7 @@ func (s *Snapshot) add(src Source, data []byte) error {
 			var rs []item[awsReservation]
 			if err = decodeList(src, k, data, raw, &rs); err == nil {
 				for _, r := range rs {
+					s.reservations = append(s.reservations, r.raw)
 					for _, in := range r.v.Instances {
 						var v awsInstance
 						if e := json.Unmarshal(in, &v); e != nil {
@@ -272,23 +275,26 @@ func lineCol(data []byte, off int64) (int, int) {
 
 // Modelled fields of each object kind; every other non-empty field is counted in the report.
 var modelled = map[string][]string{
-	"Vpcs":                        {"VpcId", "CidrBlock", "CidrBlockAssociationSet", "Tags", "State"},
-	"Subnets":                     {"SubnetId", "VpcId", "CidrBlock", "MapPublicIpOnLaunch", "Tags", "State"},
-	"RouteTables":                 {"RouteTableId", "VpcId", "Associations", "Routes", "Tags"},
-	"RouteTables.Routes":          {"DestinationCidrBlock", "GatewayId", "NatGatewayId", "InstanceId", "NetworkInterfaceId", "VpcPeeringConnectionId", "State", "Origin", "InstanceOwnerId"},
-	"InternetGateways":            {"InternetGatewayId", "Attachments", "Tags"},
-	"VpnGateways":                 {"VpnGatewayId", "VpcAttachments", "State", "Tags"},
-	"VpnConnections":              {"VpnConnectionId", "VpnGatewayId", "Routes", "State", "Tags"},
-	"NatGateways":                 {"NatGatewayId", "VpcId", "SubnetId", "State", "ConnectivityType", "NatGatewayAddresses", "Tags"},
-	"VpcPeeringConnections":       {"VpcPeeringConnectionId", "RequesterVpcInfo", "AccepterVpcInfo", "Status", "Tags"},
-	"PrefixLists":                 {"PrefixListId", "PrefixListName", "Cidrs", "Entries", "MaxEntries", "AddressFamily", "State", "Tags"},
-	"SecurityGroups":              {"GroupId", "GroupName", "Description", "VpcId", "IpPermissions", "IpPermissionsEgress", "Tags"},
-	"NetworkAcls":                 {"NetworkAclId", "VpcId", "IsDefault", "Associations", "Entries", "Tags"},
-	"NetworkAcls.Entries":         {"RuleNumber", "Protocol", "RuleAction", "Egress", "CidrBlock", "Ipv6CidrBlock", "PortRange", "IcmpTypeCode"},
-	"NetworkInterfaces":           {"NetworkInterfaceId", "SubnetId", "VpcId", "InterfaceType", "Description", "PrivateIpAddress", "PrivateIpAddresses", "SourceDestCheck", "Groups", "Association", "Attachment", "TagSet", "Status"},
-	"Instances.NetworkInterfaces": {"NetworkInterfaceId", "SubnetId", "VpcId", "InterfaceType", "Description", "PrivateIpAddress", "PrivateIpAddresses", "SourceDestCheck", "Groups", "Association", "Attachment", "TagSet", "Status"},
-	"Instances":                   {"InstanceId", "InstanceType", "SubnetId", "VpcId", "PrivateIpAddress", "PublicIpAddress", "SourceDestCheck", "NetworkInterfaces", "SecurityGroups", "State", "Tags"},
-	"Addresses":                   {"PublicIp", "AllocationId", "AssociationId", "InstanceId", "NetworkInterfaceId", "PrivateIpAddress", "Domain", "Tags", "NetworkInterfaceOwnerId", "PublicIpv4Pool", "NetworkBorderGroup"},
+	"Vpcs":                               {"VpcId", "CidrBlock", "CidrBlockAssociationSet", "Tags", "State"},
+	"Subnets":                            {"SubnetId", "VpcId", "CidrBlock", "MapPublicIpOnLaunch", "Tags", "State"},
+	"RouteTables":                        {"RouteTableId", "VpcId", "Associations", "Routes", "Tags"},
+	"RouteTables.Routes":                 {"DestinationCidrBlock", "GatewayId", "NatGatewayId", "InstanceId", "NetworkInterfaceId", "VpcPeeringConnectionId", "State", "Origin", "InstanceOwnerId"},
+	"InternetGateways":                   {"InternetGatewayId", "Attachments", "Tags"},
+	"VpnGateways":                        {"VpnGatewayId", "VpcAttachments", "State", "Tags"},
+	"VpnConnections":                     {"VpnConnectionId", "VpnGatewayId", "Routes", "State", "Tags"},
+	"NatGateways":                        {"NatGatewayId", "VpcId", "SubnetId", "State", "ConnectivityType", "NatGatewayAddresses", "Tags"},
+	"VpcPeeringConnections":              {"VpcPeeringConnectionId", "RequesterVpcInfo", "AccepterVpcInfo", "Status", "Tags"},
+	"PrefixLists":                        {"PrefixListId", "PrefixListName", "Cidrs", "Entries", "MaxEntries", "AddressFamily", "State", "Tags"},
+	"SecurityGroups.IpPermissions":       {"IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs"},
+	"SecurityGroups.IpPermissionsEgress": {"IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs"},
+	"Reservations":                       {"Instances"},
+	"SecurityGroups":                     {"GroupId", "GroupName", "Description", "VpcId", "IpPermissions", "IpPermissionsEgress", "Tags"},
+	"NetworkAcls":                        {"NetworkAclId", "VpcId", "IsDefault", "Associations", "Entries", "Tags"},
+	"NetworkAcls.Entries":                {"RuleNumber", "Protocol", "RuleAction", "Egress", "CidrBlock", "Ipv6CidrBlock", "PortRange", "IcmpTypeCode"},
+	"NetworkInterfaces":                  {"NetworkInterfaceId", "SubnetId", "VpcId", "InterfaceType", "Description", "PrivateIpAddress", "PrivateIpAddresses", "SourceDestCheck", "Groups", "Association", "Attachment", "TagSet", "Status"},
+	"Instances.NetworkInterfaces":        {"NetworkInterfaceId", "SubnetId", "VpcId", "InterfaceType", "Description", "PrivateIpAddress", "PrivateIpAddresses", "SourceDestCheck", "Groups", "Association", "Attachment", "TagSet", "Status"},
+	"Instances":                          {"InstanceId", "InstanceType", "SubnetId", "VpcId", "PrivateIpAddress", "PublicIpAddress", "SourceDestCheck", "NetworkInterfaces", "SecurityGroups", "State", "Tags"},
+	"Addresses":                          {"PublicIp", "AllocationId", "AssociationId", "InstanceId", "NetworkInterfaceId", "PrivateIpAddress", "Domain", "Tags", "NetworkInterfaceOwnerId", "PublicIpv4Pool", "NetworkBorderGroup"},
 }
 
 // unmodelledFields counts the non-empty fields of raw that kind does not model into counts,

@@ -20,6 +20,8 @@ func (c *converter) securityGroups() {
 	for _, it := range c.s.groups {
 		v := it.v
 		unmodelledFields(c.rep.Unmodelled, "SecurityGroups", it.raw)
+		nestedFields(c.rep.Unmodelled, "SecurityGroups", "IpPermissions", it.raw)
+		nestedFields(c.rep.Unmodelled, "SecurityGroups", "IpPermissionsEgress", it.raw)
 		what := obj("security group", v.GroupID)
 		if v.VpcID == "" {
 			c.rep.skip(what+" ("+it.src.File+")", "EC2-Classic group (no VpcId)")
