@@ -211,3 +211,15 @@ func TestPublicNATWithoutIGWSkipped(t *testing.T) {
 		}
 	}
 }
+
+// A rule naming a group of another account is not modelled (reported), not an error.
+func TestCrossAccountGroupReference(t *testing.T) {
+	rep, err := importStrings(t, false, goodVPC, `{"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "web", "VpcId": "vpc-1", "OwnerId": "111122223333",
+		"IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": "sg-9", "UserId": "444455556666"}]}]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unmodelled["SecurityGroups: rules naming a group of another VPC or account"] != 1 {
+		t.Errorf("not reported: %s", rep.Text())
+	}
+}

@@ -59,11 +59,11 @@ func (r *Report) Text() string {
 	if len(r.Ignored) > 0 {
 		fmt.Fprintf(&b, " (ignored, not JSON: %s)", strings.Join(r.Ignored, ", "))
 	}
-	b.WriteString(".\nImported:")
+	var imported []string
 	for _, k := range slices.Sorted(maps.Keys(r.Imported)) {
-		fmt.Fprintf(&b, " %s %d,", k, r.Imported[k])
+		imported = append(imported, fmt.Sprintf("%s %d", k, r.Imported[k]))
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(&b, ".\nImported: %s.\n", cmp.Or(strings.Join(imported, ", "), "nothing"))
 	if len(r.Unmodelled) > 0 {
 		b.WriteString("Not modelled (left out, by name and count):\n")
 		for _, k := range slices.Sorted(maps.Keys(r.Unmodelled)) {

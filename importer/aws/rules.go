@@ -162,7 +162,7 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 		for _, gp := range p.UserIDGroupPairs {
 			ref, ok := c.groups[gp.GroupID]
 			switch {
-			case !ok && gp.VpcID == "":
+			case !ok && gp.VpcID == "" && (gp.UserID == "" || g.OwnerID == "" || gp.UserID == g.OwnerID):
 				c.fail(it.src, fmt.Sprintf("%s %d", what, i+1), "group %s is not in the data (no SecurityGroups object has that GroupId)", gp.GroupID)
 				continue
 			case !ok || ref.vpcID != g.VpcID:

@@ -174,6 +174,7 @@ type awsSecurityGroup struct {
 	GroupName           string          `json:"GroupName"`
 	Description         string          `json:"Description"`
 	VpcID               string          `json:"VpcId"`
+	OwnerID             string          `json:"OwnerId"`
 	IPPermissions       []awsPermission `json:"IpPermissions"`
 	IPPermissionsEgress []awsPermission `json:"IpPermissionsEgress"`
 	Tags                []tag           `json:"Tags"`
