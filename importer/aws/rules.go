@@ -269,6 +269,10 @@ func (c *converter) aclEntry(src Source, what string, e awsACLEntry) (*scenarios
 		c.rep.Imported["network ACL final deny rules (implied, not written)"]++
 		return nil, false
 	}
+	if e.RuleNumber < 1 || e.RuleNumber > 32766 {
+		c.fail(src, what, "RuleNumber %d: want 1-32766 (32767 and 32768 are AWS's final deny)", e.RuleNumber)
+		return nil, false
+	}
 	proto, err := scenarios.ParseProto(e.Protocol)
 	if err != nil {
 		c.fail(src, what, "Protocol: %v", err)
