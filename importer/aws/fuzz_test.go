@@ -51,8 +51,8 @@ func FuzzImport(f *testing.F) {
 		// The round trip holds for whatever imports: the first export makes a VPC's implicit
 		// default group, main table and default ACL explicit (as AWS describes them); from then
 		// on export and import change nothing.
-		once := roundTrip(t, sc)
-		twice := roundTrip(t, once)
+		once, _, _ := roundTrip(t, sc)
+		twice, _, _ := roundTrip(t, once)
 		a, _ := scenarios.Format(once)
 		b, _ := scenarios.Format(twice)
 		if !bytes.Equal(a, b) {
@@ -62,9 +62,9 @@ func FuzzImport(f *testing.F) {
 }
 
 // roundTrip exports sc as describe output and imports it again.
-func roundTrip(t *testing.T, sc *scenarios.Scenario) *scenarios.Scenario {
+func roundTrip(t *testing.T, sc *scenarios.Scenario) (*scenarios.Scenario, *Report, []string) {
 	t.Helper()
-	files, _, err := Export(sc)
+	files, warn, err := Export(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,5 +78,5 @@ func roundTrip(t *testing.T, sc *scenarios.Scenario) *scenarios.Scenario {
 	if err != nil {
 		t.Fatalf("the export does not import: %v\n%s", err, rep.Text())
 	}
-	return back
+	return back, rep, warn
 }

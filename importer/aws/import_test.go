@@ -271,19 +271,9 @@ func TestRoundTripEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, warn, err := Export(sc)
-	if err != nil || len(warn) > 0 {
-		t.Fatalf("export: %v %v", err, warn)
-	}
-	snap := &Snapshot{}
-	for _, f := range files {
-		if err := snap.Add(f.Name, f.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	back, rep, err := Import(snap, Options{Name: sc.Name})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, rep.Text())
+	back, rep, warn := roundTrip(t, sc)
+	if len(warn) > 0 {
+		t.Errorf("export warnings: %v", warn)
 	}
 	if len(rep.Unmodelled) > 0 || len(rep.Skipped) > 0 || len(rep.Addresses) > 0 {
 		t.Errorf("an export of a scenario should import without losses or mapping: %s", rep.Text())
