@@ -116,6 +116,9 @@ func (c *converter) run() {
 			c.rep.Unmodelled[k+" (whole object type)"] += n
 		}
 	}
+	if n := c.s.duplicates; n > 0 {
+		c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("%d objects were described more than once, identically (the same call saved twice?); each was read once", n))
+	}
 	for _, f := range c.s.truncated {
 		c.rep.Warnings = append(c.rep.Warnings, f+": has a NextToken: the describe call was paginated and only this page was saved; objects on other pages are missing (use the CLI's default auto-pagination)")
 	}

@@ -56,6 +56,10 @@ type Snapshot struct {
 	// truncated lists the files whose output has a NextToken: a paginated call of which only
 	// one page was saved.
 	truncated []string
+	// seen holds every object read, by key and content, so that an object saved twice (the
+	// same call in two files) is read once; duplicates counts those.
+	seen       map[string]bool
+	duplicates int
 }
 
 // Load reads every *.json file under dir: one describe call's output per file, dispatched on its
@@ -142,45 +146,47 @@ func (s *Snapshot) add(src Source, data []byte) error {
 		var err error
 		switch k {
 		case "Vpcs":
-			err = decodeList(src, k, data, raw, &s.vpcs)
+			err = decodeList(s, src, k, data, raw, &s.vpcs)
 		case "Subnets":
-			err = decodeList(src, k, data, raw, &s.subnets)
+			err = decodeList(s, src, k, data, raw, &s.subnets)
 		case "RouteTables":
-			err = decodeList(src, k, data, raw, &s.tables)
+			err = decodeList(s, src, k, data, raw, &s.tables)
 		case "InternetGateways":
-			err = decodeList(src, k, data, raw, &s.igws)
+			err = decodeList(s, src, k, data, raw, &s.igws)
 		case "VpnGateways":
-			err = decodeList(src, k, data, raw, &s.vgws)
+			err = decodeList(s, src, k, data, raw, &s.vgws)
 		case "VpnConnections":
-			err = decodeList(src, k, data, raw, &s.vpns)
+			err = decodeList(s, src, k, data, raw, &s.vpns)
 		case "NatGateways":
-			err = decodeList(src, k, data, raw, &s.nats)
+			err = decodeList(s, src, k, data, raw, &s.nats)
 		case "VpcPeeringConnections":
-			err = decodeList(src, k, data, raw, &s.peerings)
+			err = decodeList(s, src, k, data, raw, &s.peerings)
 		case "PrefixLists", "ManagedPrefixLists":
-			err = decodeList(src, k, data, raw, &s.prefixes)
+			err = decodeList(s, src, k, data, raw, &s.prefixes)
 		case "SecurityGroups":
-			err = decodeList(src, k, data, raw, &s.groups)
+			err = decodeList(s, src, k, data, raw, &s.groups)
 		case "NetworkAcls":
-			err = decodeList(src, k, data, raw, &s.acls)
+			err = decodeList(s, src, k, data, raw, &s.acls)
 		case "NetworkInterfaces":
-			err = decodeList(src, k, data, raw, &s.enis)
+			err = decodeList(s, src, k, data, raw, &s.enis)
 		case "Addresses":
-			err = decodeList(src, k, data, raw, &s.addresses)
+			err = decodeList(s, src, k, data, raw, &s.addresses)
 		case "Instances":
-			err = decodeList(src, k, data, raw, &s.instances)
+			err = decodeList(s, src, k, data, raw, &s.instances)
 		case "Reservations":
 			var rs []item[awsReservation]
-			if err = decodeList(src, k, data, raw, &rs); err == nil {
+			if err = decodeList(s, src, k, data, raw, &rs); err == nil {
 				for _, r := range rs {
 					s.reservations = append(s.reservations, r.raw)
 					for _, in := range r.v.Instances {
 						var v awsInstance
 						if e := json.Unmarshal(in, &v); e != nil {
-							err = jsonError(src.File, data, e)
+							err = typeError(src.File, data, in, "Reservations: Instances", e)
 							break
 						}
-						s.instances = append(s.instances, item[awsInstance]{src: src, v: v, raw: in})
+						if s.once("Instances", in) {
+							s.instances = append(s.instances, item[awsInstance]{src: src, v: v, raw: in})
+						}
 					}
 				}
 			}
@@ -202,7 +208,7 @@ func (s *Snapshot) add(src Source, data []byte) error {
 }
 
 // decodeList decodes one top-level list into items.
-func decodeList[T any](src Source, key string, file, raw json.RawMessage, into *[]item[T]) error {
+func decodeList[T any](s *Snapshot, src Source, key string, file, raw json.RawMessage, into *[]item[T]) error {
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return typeError(src.File, file, raw, key, err)
@@ -212,9 +218,30 @@ func decodeList[T any](src Source, key string, file, raw json.RawMessage, into *
 		if err := json.Unmarshal(r, &v); err != nil {
 			return typeError(src.File, file, r, fmt.Sprintf("%s[%d]", key, i), err)
 		}
-		*into = append(*into, item[T]{src: src, v: v, raw: r})
+		if s.once(key, r) {
+			*into = append(*into, item[T]{src: src, v: v, raw: r})
+		}
 	}
 	return nil
+}
+
+// once reports whether this is the first time the object is read; a second, identical copy is
+// counted in duplicates instead.
+func (s *Snapshot) once(key string, raw json.RawMessage) bool {
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, raw) != nil {
+		return true
+	}
+	k := key + "\x00" + compact.String()
+	if s.seen[k] {
+		s.duplicates++
+		return false
+	}
+	s.seen[k] = true
+	return true
 }
 
 // typeError names the place in file of a decoding error inside sub (a part of file's content)
