@@ -49,7 +49,7 @@ func TestImportAWSErrorWritesNothing(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "lab.yaml")
 	_, stderr, code := ec2sim(t, "import", "aws", dir, "-o", out)
-	if code != 1 || !strings.Contains(stderr, "subnets.json: subnet subnet-1: VpcId vpc-9 is not in the data") {
+	if code != 1 || !strings.Contains(stderr, "subnets.json:1: subnet subnet-1: VpcId vpc-9 is not in the data") {
 		t.Errorf("exit %d, stderr %s; want 1 and the subnet's error", code, stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {

@@ -114,8 +114,8 @@ func TestInactiveSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := rep.Text()
-	for _, want := range []string{"NAT gateway nat-1 (c.json): state deleted", "peering connection pcx-1 (d.json): status pending-acceptance",
-		"instance i-1 (e.json): state stopped", "route table rtb-1 route 2 (f.json): its target peering connection pcx-1 was skipped"} {
+	for _, want := range []string{"NAT gateway nat-1 (c.json:1): state deleted", "peering connection pcx-1 (d.json:1): status pending-acceptance",
+		"instance i-1 (e.json:1): state stopped", "route table rtb-1 route 2 (f.json:1): its target peering connection pcx-1 was skipped"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report does not say %q:\n%s", want, text)
 		}
@@ -205,7 +205,7 @@ func TestPublicNATWithoutIGWSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := rep.Text()
-	for _, want := range []string{"NAT gateway nat-1 (c.json): a public NAT gateway in VPC vpc-1, which has no internet gateway", "route table rtb-1 route 1 (d.json): its target NAT gateway nat-1 was skipped"} {
+	for _, want := range []string{"NAT gateway nat-1 (c.json:1): a public NAT gateway in VPC vpc-1, which has no internet gateway", "route table rtb-1 route 1 (d.json:1): its target NAT gateway nat-1 was skipped"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report does not say %q:\n%s", want, text)
 		}
@@ -221,5 +221,13 @@ func TestCrossAccountGroupReference(t *testing.T) {
 	}
 	if rep.Unmodelled["SecurityGroups: rules naming a group of another VPC or account"] != 1 {
 		t.Errorf("not reported: %s", rep.Text())
+	}
+}
+
+// Errors about an object name the line where it starts.
+func TestErrorLine(t *testing.T) {
+	_, err := importStrings(t, false, goodVPC, "{\"Subnets\": [\n  {\"SubnetId\": \"subnet-1\", \"VpcId\": \"vpc-1\", \"CidrBlock\": \"10.0.1.0/24\"},\n  {\"SubnetId\": \"subnet-2\", \"VpcId\": \"vpc-7\", \"CidrBlock\": \"10.0.2.0/24\"}\n]}")
+	if err == nil || !strings.Contains(err.Error(), "b.json:3: subnet subnet-2: VpcId vpc-7 is not in the data") {
+		t.Errorf("error %v, want b.json:3: subnet subnet-2: ...", err)
 	}
 }

@@ -103,10 +103,10 @@ func (c *converter) fail(src Source, object, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if c.opts.Partial {
 		c.rep.Partial = true
-		c.rep.skip(fmt.Sprintf("%s (%s)", object, src.File), "error: %s", msg)
+		c.rep.skip(fmt.Sprintf("%s (%s)", object, src), "error: %s", msg)
 		return
 	}
-	c.errs = append(c.errs, fmt.Errorf("%s: %s: %s", src.File, object, msg))
+	c.errs = append(c.errs, fmt.Errorf("%s: %s: %s", src, object, msg))
 }
 
 func (c *converter) run() {
@@ -289,7 +289,7 @@ func (c *converter) attachedVPC(src Source, what string, atts []awsAttachment) (
 		}
 		return a.VpcID, true
 	}
-	c.rep.skip(what+" ("+src.File+")", "not attached to a VPC")
+	c.rep.skip(what+" ("+src.String()+")", "not attached to a VPC")
 	return "", false
 }
 
@@ -379,7 +379,7 @@ func (c *converter) subnetsFrom() {
 		}
 		if v.CidrBlock == "" {
 			c.rep.Unmodelled["Subnets: IPv6-only"]++
-			c.rep.skip(what+" ("+it.src.File+")", "IPv6-only (no CidrBlock); the format's subnets are IPv4")
+			c.rep.skip(what+" ("+it.src.String()+")", "IPv6-only (no CidrBlock); the format's subnets are IPv4")
 			continue
 		}
 		cidr, err := netip.ParsePrefix(v.CidrBlock)
@@ -388,7 +388,7 @@ func (c *converter) subnetsFrom() {
 			continue
 		}
 		if !vpc.CIDR.Contains(cidr.Addr()) || cidr.Bits() < vpc.CIDR.Bits() {
-			c.rep.skip(what+" ("+it.src.File+")", "CIDR %s is in a secondary CIDR of VPC %s (%s); only the primary is modelled", cidr, v.VpcID, vpc.CIDR)
+			c.rep.skip(what+" ("+it.src.String()+")", "CIDR %s is in a secondary CIDR of VPC %s (%s); only the primary is modelled", cidr, v.VpcID, vpc.CIDR)
 			c.rep.Unmodelled["Subnets: in a secondary VPC CIDR"]++
 			continue
 		}

@@ -17,7 +17,7 @@ func (c *converter) natGateways() {
 		unmodelledFields(c.rep.Unmodelled, "NatGateways", it.raw)
 		what := obj("NAT gateway", v.NatGatewayID)
 		if v.State != "available" {
-			c.rep.skip(what+" ("+it.src.File+")", "state %s: only available NAT gateways are modelled", v.State)
+			c.rep.skip(what+" ("+it.src.String()+")", "state %s: only available NAT gateways are modelled", v.State)
 			continue
 		}
 		vpc := c.vpcs[v.VpcID]
@@ -32,7 +32,7 @@ func (c *converter) natGateways() {
 		if v.ConnectivityType != "private" && !vpc.InternetGateway {
 			// AWS lets the internet gateway be detached from under a public NAT gateway; such a
 			// gateway reaches nothing, and the format refuses it (Gateway.NotAttached).
-			c.rep.skip(what+" ("+it.src.File+")", "a public NAT gateway in VPC %s, which has no internet gateway in the data", v.VpcID)
+			c.rep.skip(what+" ("+it.src.String()+")", "a public NAT gateway in VPC %s, which has no internet gateway in the data", v.VpcID)
 			continue
 		}
 		g := &scenarios.NATGateway{Name: c.name("nat/"+vpc.Name, "NAT gateway", nameTag(v.Tags), v.NatGatewayID, it.src),
@@ -79,7 +79,7 @@ func (c *converter) instancesFrom() {
 			continue
 		}
 		if s := v.State.Name; s != "" && s != "running" && s != "pending" {
-			c.rep.skip(what+" ("+it.src.File+")", "state %s: only running and pending instances are modelled", s)
+			c.rep.skip(what+" ("+it.src.String()+")", "state %s: only running and pending instances are modelled", s)
 			continue
 		}
 		enis := byInstance[v.InstanceID]
@@ -91,7 +91,7 @@ func (c *converter) instancesFrom() {
 			}
 		}
 		if len(enis) == 0 {
-			c.rep.skip(what+" ("+it.src.File+")", "no network interfaces in the data")
+			c.rep.skip(what+" ("+it.src.String()+")", "no network interfaces in the data")
 			continue
 		}
 		slices.SortStableFunc(enis, func(a, b item[awsENI]) int { return deviceIndex(a.v) - deviceIndex(b.v) })
@@ -106,7 +106,7 @@ func (c *converter) instancesFrom() {
 			in.ENIs = append(in.ENIs, eni)
 		}
 		if !ok {
-			c.rep.skip(what+" ("+it.src.File+")", "one of its network interfaces could not be imported (see above)")
+			c.rep.skip(what+" ("+it.src.String()+")", "one of its network interfaces could not be imported (see above)")
 			continue
 		}
 		for k, e := range enis {
@@ -202,7 +202,7 @@ func (c *converter) addressesFrom() {
 		unmodelledFields(c.rep.Unmodelled, "Addresses", it.raw)
 		what := obj("Elastic IP", v.PublicIP)
 		if v.NetworkInterfaceID == "" && v.InstanceID == "" {
-			c.rep.skip(what+" ("+it.src.File+")", "not associated with anything")
+			c.rep.skip(what+" ("+it.src.String()+")", "not associated with anything")
 			continue
 		}
 		if ref, ok := c.enis[v.NetworkInterfaceID]; ok {
@@ -210,7 +210,7 @@ func (c *converter) addressesFrom() {
 			e := in.ENIs[ref.k]
 			if v.PrivateIPAddress != "" && v.PrivateIPAddress != e.IP.String() {
 				c.rep.Unmodelled["Addresses: associated with a secondary private IP"]++
-				c.rep.skip(what+" ("+it.src.File+")", "associated with secondary private IP %s; the format gives Elastic IPs to an ENI's primary IP", v.PrivateIPAddress)
+				c.rep.skip(what+" ("+it.src.String()+")", "associated with secondary private IP %s; the format gives Elastic IPs to an ENI's primary IP", v.PrivateIPAddress)
 				continue
 			}
 			if !e.ElasticIP.IsValid() {
@@ -231,7 +231,7 @@ func (c *converter) addressesFrom() {
 			}
 		}
 		if !natEIP {
-			c.rep.skip(what+" ("+it.src.File+")", "associated with %s, which is not imported", cmpOr(v.NetworkInterfaceID, v.InstanceID))
+			c.rep.skip(what+" ("+it.src.String()+")", "associated with %s, which is not imported", cmpOr(v.NetworkInterfaceID, v.InstanceID))
 		}
 	}
 }
@@ -242,7 +242,7 @@ func (c *converter) peeringsFrom() {
 		unmodelledFields(c.rep.Unmodelled, "VpcPeeringConnections", it.raw)
 		what := obj("peering connection", v.VpcPeeringConnectionID)
 		if v.Status.Code != "active" {
-			c.rep.skip(what+" ("+it.src.File+")", "status %s: only active peering connections are modelled", v.Status.Code)
+			c.rep.skip(what+" ("+it.src.String()+")", "status %s: only active peering connections are modelled", v.Status.Code)
 			continue
 		}
 		req, acc := c.vpcs[v.RequesterVpcInfo.VpcID], c.vpcs[v.AccepterVpcInfo.VpcID]
@@ -252,7 +252,7 @@ func (c *converter) peeringsFrom() {
 				missing = v.AccepterVpcInfo
 			}
 			c.rep.Unmodelled["VpcPeeringConnections: to a VPC not in the data"]++
-			c.rep.skip(what+" ("+it.src.File+")", "VPC %s (account %s, region %s) is not in the data; add that account's or region's output to import it", missing.VpcID, missing.OwnerID, missing.Region)
+			c.rep.skip(what+" ("+it.src.String()+")", "VPC %s (account %s, region %s) is not in the data; add that account's or region's output to import it", missing.VpcID, missing.OwnerID, missing.Region)
 			continue
 		}
 		if req.CIDR.Overlaps(acc.CIDR) {
@@ -326,7 +326,7 @@ func (c *converter) routeTables() {
 func (c *converter) route(src Source, what, vpcID string, r awsRoute) (*scenarios.Route, bool) {
 	left := func(kind string) (*scenarios.Route, bool) {
 		c.rep.Unmodelled["RouteTables: "+kind]++
-		c.rep.skip(what+" ("+src.File+")", "%s", kind)
+		c.rep.skip(what+" ("+src.String()+")", "%s", kind)
 		return nil, false
 	}
 	if r.GatewayID == "local" {
@@ -407,7 +407,7 @@ func (c *converter) route(src Source, what, vpcID string, r awsRoute) (*scenario
 // not active or not modelled) or an error (it is not in the data at all).
 func (c *converter) missingTarget(src Source, what, kind, id string, inData bool) (*scenarios.Route, bool) {
 	if inData {
-		c.rep.skip(what+" ("+src.File+")", "its target %s %s was skipped", kind, id)
+		c.rep.skip(what+" ("+src.String()+")", "its target %s %s was skipped", kind, id)
 		return nil, false
 	}
 	c.fail(src, what, "target %s %s is not in the data", kind, id)
@@ -454,7 +454,7 @@ func (c *converter) otherENIs() {
 		default:
 			t := cmpOr(e.v.InterfaceType, "interface")
 			c.rep.Unmodelled["NetworkInterfaces: type "+t+" not attached to an imported instance"]++
-			c.rep.skip(obj("network interface", e.v.NetworkInterfaceID)+" ("+e.src.File+")", "type %s, not attached to an instance (%s)", t, clip(e.v.Description))
+			c.rep.skip(obj("network interface", e.v.NetworkInterfaceID)+" ("+e.src.String()+")", "type %s, not attached to an instance (%s)", t, clip(e.v.Description))
 		}
 	}
 }
@@ -530,7 +530,7 @@ func (c *converter) subnetOf(src Source, what, id string) *scenarios.Subnet {
 	switch {
 	case sn != nil:
 	case c.subnetSkipped(id):
-		c.rep.skip(what+" ("+src.File+")", "its subnet %s was skipped", id)
+		c.rep.skip(what+" ("+src.String()+")", "its subnet %s was skipped", id)
 	default:
 		c.fail(src, what, "SubnetId %s is not in the data (no Subnets object has it)", id)
 	}

@@ -17,9 +17,17 @@ import (
 type Source struct {
 	File            string
 	Account, Region string
+	// Line is where the object starts in File; 0 for the file as a whole.
+	Line int
 }
 
-func (s Source) String() string { return s.File }
+// String names the place as file:line, or the file.
+func (s Source) String() string {
+	if s.Line > 0 {
+		return fmt.Sprintf("%s:%d", s.File, s.Line)
+	}
+	return s.File
+}
 
 // item is one object of a describe call, with where it came from and its raw JSON (for the
 // report of the fields that are not modelled).
@@ -176,16 +184,19 @@ func (s *Snapshot) add(src Source, data []byte) error {
 		case "Reservations":
 			var rs []item[awsReservation]
 			if err = decodeList(s, src, k, data, raw, &rs); err == nil {
+				cursor := 0
 				for _, r := range rs {
 					s.reservations = append(s.reservations, r.raw)
 					for _, in := range r.v.Instances {
+						at := src
+						at.Line, cursor = lineOf(data, in, cursor)
 						var v awsInstance
 						if e := json.Unmarshal(in, &v); e != nil {
 							err = typeError(src.File, data, in, "Reservations: Instances", e)
 							break
 						}
 						if s.once("Instances", in) {
-							s.instances = append(s.instances, item[awsInstance]{src: src, v: v, raw: in})
+							s.instances = append(s.instances, item[awsInstance]{src: at, v: v, raw: in})
 						}
 					}
 				}
@@ -213,16 +224,30 @@ func decodeList[T any](s *Snapshot, src Source, key string, file, raw json.RawMe
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return typeError(src.File, file, raw, key, err)
 	}
+	cursor := 0
 	for i, r := range list {
 		var v T
 		if err := json.Unmarshal(r, &v); err != nil {
 			return typeError(src.File, file, r, fmt.Sprintf("%s[%d]", key, i), err)
 		}
+		at := src
+		at.Line, cursor = lineOf(file, r, cursor)
 		if s.once(key, r) {
-			*into = append(*into, item[T]{src: src, v: v, raw: r})
+			*into = append(*into, item[T]{src: at, v: v, raw: r})
 		}
 	}
 	return nil
+}
+
+// lineOf finds the object raw in file at or after the byte offset from (objects come in file
+// order) and returns its line and the offset after it; line 0 when it is not found.
+func lineOf(file, raw []byte, from int) (int, int) {
+	i := bytes.Index(file[min(from, len(file)):], raw)
+	if i < 0 {
+		return 0, from
+	}
+	line, _ := lineCol(file, int64(from+i))
+	return line, from + i + len(raw)
 }
 
 // once reports whether this is the first time the object is read; a second, identical copy is

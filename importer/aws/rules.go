@@ -24,7 +24,7 @@ func (c *converter) securityGroups() {
 		nestedFields(c.rep.Unmodelled, "SecurityGroups", "IpPermissionsEgress", it.raw)
 		what := obj("security group", v.GroupID)
 		if v.VpcID == "" {
-			c.rep.skip(what+" ("+it.src.File+")", "EC2-Classic group (no VpcId)")
+			c.rep.skip(what+" ("+it.src.String()+")", "EC2-Classic group (no VpcId)")
 			continue
 		}
 		vpc := c.vpcs[v.VpcID]
@@ -33,7 +33,7 @@ func (c *converter) securityGroups() {
 			continue
 		}
 		if _, dup := c.groups[v.GroupID]; dup {
-			c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("%s (%s): the GroupId is described more than once; each is imported as a group of its own, and rules naming the id refer to the last", what, it.src.File))
+			c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("%s (%s): the GroupId is described more than once; each is imported as a group of its own, and rules naming the id refer to the last", what, it.src))
 		}
 		var name string
 		if v.GroupName == scenarios.DefaultGroup {
@@ -121,7 +121,7 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 		}
 		lo, hi, ok, note := ports(proto, p.FromPort, p.ToPort)
 		if !ok {
-			c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src.File), "%s", note)
+			c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src), "%s", note)
 			continue
 		}
 		if note != "" {
@@ -142,7 +142,7 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 				continue
 			}
 			if v6 := pfx.Addr().Is6(); v6 && proto == scenarios.ProtoICMP || !v6 && proto == scenarios.ProtoICMPv6 {
-				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src.File), "%s from %s matches nothing", scenarios.ProtoName(proto), pfx)
+				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src), "%s from %s matches nothing", scenarios.ProtoName(proto), pfx)
 				continue
 			}
 			r := rule(rg.Description)
@@ -167,7 +167,7 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 				continue
 			case !ok || ref.vpcID != g.VpcID:
 				c.rep.Unmodelled["SecurityGroups: rules naming a group of another VPC or account"]++
-				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src.File), "group %s is in another VPC (%s) or account; the format refers to groups of the same VPC only", gp.GroupID, cmpOr(gp.VpcID, ref.vpcID))
+				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src), "group %s is in another VPC (%s) or account; the format refers to groups of the same VPC only", gp.GroupID, cmpOr(gp.VpcID, ref.vpcID))
 				continue
 			}
 			r := rule(gp.Description)
@@ -317,7 +317,7 @@ func (c *converter) aclEntry(src Source, what string, e awsACLEntry) (*scenarios
 		}
 	}
 	if en.CIDR.Addr().Is6() && proto == scenarios.ProtoICMP || en.CIDR.Addr().Is4() && proto == scenarios.ProtoICMPv6 {
-		c.rep.skip(what+" ("+src.File+")", "protocol %s with an %s CIDR matches nothing", scenarios.ProtoName(proto), map[bool]string{true: "IPv6", false: "IPv4"}[en.CIDR.Addr().Is6()])
+		c.rep.skip(what+" ("+src.String()+")", "protocol %s with an %s CIDR matches nothing", scenarios.ProtoName(proto), map[bool]string{true: "IPv6", false: "IPv4"}[en.CIDR.Addr().Is6()])
 		return nil, false
 	}
 	return en, true
