@@ -231,3 +231,28 @@ func TestErrorLine(t *testing.T) {
 		t.Errorf("error %v, want b.json:3: subnet subnet-2: ...", err)
 	}
 }
+
+// A rule naming part of an on-premises network reached by VPN maps inside that network's block of
+// 100.64.0.0/10; a global IPv6 prefix maps into 2001:db8::/32.
+func TestOnPremAndIPv6Mapping(t *testing.T) {
+	rep, err := importStrings(t, false, goodVPC,
+		`{"VpnGateways": [{"VpnGatewayId": "vgw-1", "State": "available", "VpcAttachments": [{"VpcId": "vpc-1", "State": "attached"}]}]}`,
+		`{"VpnConnections": [{"VpnConnectionId": "vpn-1", "VpnGatewayId": "vgw-1", "State": "available", "Routes": [{"DestinationCidrBlock": "19.168.0.0/16"}]}]}`,
+		`{"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "web", "VpcId": "vpc-1", "IpPermissions": [
+			{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "19.168.5.0/24"}], "Ipv6Ranges": [{"CidrIpv6": "2600:1f18::/40"}]}]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"19.168.0.0/16": "100.64.0.0/16", "19.168.5.0/24": "100.64.5.0/24", "2600:1f18::/40": "2001:db8:1::/48"}
+	for _, m := range rep.Addresses {
+		if w, ok := want[m.Original.String()]; ok {
+			if m.Mapped.String() != w {
+				t.Errorf("%s -> %s, want %s", m.Original, m.Mapped, w)
+			}
+			delete(want, m.Original.String())
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("not mapped: %v (mapping %v)", want, rep.Addresses)
+	}
+}
