@@ -243,7 +243,7 @@ func obj(kind, id string) string { return kind + " " + id }
 func (c *converter) vpcsFrom() {
 	for _, it := range c.s.vpcs {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "Vpcs", it.raw)
+		c.fields("Vpcs", it.raw)
 		if c.vpcs[v.VpcID] != nil {
 			c.fail(it.src, obj("VPC", v.VpcID), "described twice")
 			continue
@@ -295,7 +295,7 @@ func (c *converter) attachedVPC(src Source, what string, atts []awsAttachment) (
 
 func (c *converter) gateways() {
 	for _, it := range c.s.igws {
-		unmodelledFields(c.rep.Unmodelled, "InternetGateways", it.raw)
+		c.fields("InternetGateways", it.raw)
 		what := obj("internet gateway", it.v.InternetGatewayID)
 		if id, ok := c.attachedVPC(it.src, what, it.v.Attachments); ok {
 			c.vpcs[id].InternetGateway = true
@@ -304,10 +304,10 @@ func (c *converter) gateways() {
 		}
 	}
 	for _, it := range c.s.vpns {
-		unmodelledFields(c.rep.Unmodelled, "VpnConnections", it.raw)
+		c.fields("VpnConnections", it.raw)
 	}
 	for _, it := range c.s.vgws {
-		unmodelledFields(c.rep.Unmodelled, "VpnGateways", it.raw)
+		c.fields("VpnGateways", it.raw)
 		what := obj("VPN gateway", it.v.VpnGatewayID)
 		if it.v.State != "" && it.v.State != "available" {
 			c.rep.skip(what, "state %s, not available", it.v.State)
@@ -370,7 +370,7 @@ func (c *converter) placeholderOnPrem() netip.Prefix {
 func (c *converter) subnetsFrom() {
 	for _, it := range c.s.subnets {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "Subnets", it.raw)
+		c.fields("Subnets", it.raw)
 		what := obj("subnet", v.SubnetID)
 		vpc := c.vpcs[v.VpcID]
 		if vpc == nil {
@@ -413,7 +413,7 @@ func (c *converter) subnetsFrom() {
 func (c *converter) prefixLists() {
 	for _, it := range c.s.prefixes {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "PrefixLists", it.raw)
+		c.fields("PrefixLists", it.raw)
 		what := obj("prefix list", v.PrefixListID)
 		if _, dup := c.prefixes[v.PrefixListID]; dup {
 			continue // the same list from describe-prefix-lists and describe-managed-prefix-lists
@@ -444,5 +444,20 @@ func (c *converter) prefixLists() {
 		c.prefixes[v.PrefixListID] = pl.Name
 		c.sc.PrefixLists = append(c.sc.PrefixLists, pl)
 		c.rep.Imported["prefix lists"]++
+	}
+}
+
+// fields counts an object's unmodelled fields in the report. The collecting run's report is
+// thrown away, so it skips the work.
+func (c *converter) fields(kind string, raw []byte) {
+	if !c.m.collecting {
+		unmodelledFields(c.rep.Unmodelled, kind, raw)
+	}
+}
+
+// nested counts the unmodelled fields of the objects in raw's list under key.
+func (c *converter) nested(kind, key string, raw []byte) {
+	if !c.m.collecting {
+		nestedFields(c.rep.Unmodelled, kind, key, raw)
 	}
 }

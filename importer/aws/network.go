@@ -14,7 +14,7 @@ import (
 func (c *converter) natGateways() {
 	for _, it := range c.s.nats {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "NatGateways", it.raw)
+		c.fields("NatGateways", it.raw)
 		what := obj("NAT gateway", v.NatGatewayID)
 		if v.State != "available" {
 			c.rep.skip(what+" ("+it.src.String()+")", "state %s: only available NAT gateways are modelled", v.State)
@@ -68,11 +68,11 @@ func (c *converter) instancesFrom() {
 		}
 	}
 	for _, r := range c.s.reservations {
-		unmodelledFields(c.rep.Unmodelled, "Reservations", r)
+		c.fields("Reservations", r)
 	}
 	for _, it := range c.s.instances {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "Instances", it.raw)
+		c.fields("Instances", it.raw)
 		what := obj("instance", v.InstanceID)
 		if c.instances[v.InstanceID] != nil {
 			c.fail(it.src, what, "described twice")
@@ -85,7 +85,7 @@ func (c *converter) instancesFrom() {
 		enis := byInstance[v.InstanceID]
 		if len(enis) == 0 {
 			// No NetworkInterfaces file: the instance's own list says the same.
-			nestedFields(c.rep.Unmodelled, "Instances", "NetworkInterfaces", it.raw)
+			c.nested("Instances", "NetworkInterfaces", it.raw)
 			for _, e := range v.NetworkInterfaces {
 				enis = append(enis, item[awsENI]{src: it.src, v: e})
 			}
@@ -130,7 +130,7 @@ func deviceIndex(e awsENI) int {
 func (c *converter) eni(it item[awsENI], instance string, k int) (*scenarios.ENI, bool) {
 	e := it.v
 	if it.raw != nil {
-		unmodelledFields(c.rep.Unmodelled, "NetworkInterfaces", it.raw)
+		c.fields("NetworkInterfaces", it.raw)
 	}
 	what := obj("network interface", e.NetworkInterfaceID)
 	sn := c.subnetOf(it.src, what, e.SubnetID)
@@ -199,7 +199,7 @@ func (c *converter) eni(it item[awsENI], instance string, k int) (*scenarios.ENI
 func (c *converter) addressesFrom() {
 	for _, it := range c.s.addresses {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "Addresses", it.raw)
+		c.fields("Addresses", it.raw)
 		what := obj("Elastic IP", v.PublicIP)
 		if v.NetworkInterfaceID == "" && v.InstanceID == "" {
 			c.rep.skip(what+" ("+it.src.String()+")", "not associated with anything")
@@ -239,7 +239,7 @@ func (c *converter) addressesFrom() {
 func (c *converter) peeringsFrom() {
 	for _, it := range c.s.peerings {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "VpcPeeringConnections", it.raw)
+		c.fields("VpcPeeringConnections", it.raw)
 		what := obj("peering connection", v.VpcPeeringConnectionID)
 		if v.Status.Code != "active" {
 			c.rep.skip(what+" ("+it.src.String()+")", "status %s: only active peering connections are modelled", v.Status.Code)
@@ -281,8 +281,8 @@ func (c *converter) routeTables() {
 		if vpc := c.vpcs[v.VpcID]; vpc != nil && !isMain(v) {
 			c.reserve("rt/"+vpc.Name, scenarios.MainRouteTable)
 		}
-		unmodelledFields(c.rep.Unmodelled, "RouteTables", it.raw)
-		nestedFields(c.rep.Unmodelled, "RouteTables", "Routes", it.raw)
+		c.fields("RouteTables", it.raw)
+		c.nested("RouteTables", "Routes", it.raw)
 		what := obj("route table", v.RouteTableID)
 		vpc := c.vpcs[v.VpcID]
 		if vpc == nil {

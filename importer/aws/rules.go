@@ -19,9 +19,9 @@ func (c *converter) securityGroups() {
 	var todo []pending
 	for _, it := range c.s.groups {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "SecurityGroups", it.raw)
-		nestedFields(c.rep.Unmodelled, "SecurityGroups", "IpPermissions", it.raw)
-		nestedFields(c.rep.Unmodelled, "SecurityGroups", "IpPermissionsEgress", it.raw)
+		c.fields("SecurityGroups", it.raw)
+		c.nested("SecurityGroups", "IpPermissions", it.raw)
+		c.nested("SecurityGroups", "IpPermissionsEgress", it.raw)
 		what := obj("security group", v.GroupID)
 		if v.VpcID == "" {
 			c.rep.skip(what+" ("+it.src.String()+")", "EC2-Classic group (no VpcId)")
@@ -188,7 +188,7 @@ func cmpOr(a, b string) string {
 func (c *converter) networkACLs() {
 	for _, it := range c.s.acls {
 		v := it.v
-		unmodelledFields(c.rep.Unmodelled, "NetworkAcls", it.raw)
+		c.fields("NetworkAcls", it.raw)
 		what := obj("network ACL", v.NetworkACLID)
 		vpc := c.vpcs[v.VpcID]
 		if vpc == nil {
@@ -205,7 +205,7 @@ func (c *converter) networkACLs() {
 		} else {
 			name = c.name("acl/"+vpc.Name, "network ACL", nameTag(v.Tags), v.NetworkACLID, it.src)
 		}
-		nestedFields(c.rep.Unmodelled, "NetworkAcls", "Entries", it.raw)
+		c.nested("NetworkAcls", "Entries", it.raw)
 		acl := &scenarios.NetworkACL{Name: name, VPC: vpc.Name, Default: v.IsDefault, Ingress: []*scenarios.ACLEntry{}, Egress: []*scenarios.ACLEntry{}}
 		for i, e := range v.Entries {
 			en, ok := c.aclEntry(it.src, fmt.Sprintf("%s entry %d", what, i+1), e)
