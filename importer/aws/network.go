@@ -373,6 +373,11 @@ func (c *converter) route(src Source, what, vpcID string, r awsRoute) (*scenario
 			return c.missingTarget(src, what, "instance", r.InstanceID, c.instanceInData(r.InstanceID))
 		}
 		out.Target = scenarios.RouteTarget{Kind: "instance", Name: in.Name}
+		if len(in.ENIs) > 1 {
+			// AWS routes to an instance's primary interface; the format names it for an
+			// instance with several.
+			out.Target = scenarios.RouteTarget{Kind: "eni", Name: in.Name + ".eth0"}
+		}
 	case strings.HasPrefix(r.GatewayID, "igw-"):
 		if c.igws[r.GatewayID] != vpcID {
 			c.fail(src, what, "internet gateway %s is not in the data as attached to VPC %s", r.GatewayID, vpcID)
