@@ -10,6 +10,7 @@ import (
 // itself in importers from init, so sources are added without touching this dispatcher.
 type importer struct {
 	summary string
+	example string // one command line for 'ec2sim import --help'
 	run     func(args []string) error
 }
 
@@ -47,6 +48,12 @@ func runImport(args []string) error {
 		fmt.Print(importCmd.usage)
 		for _, n := range importSources() {
 			fmt.Printf("  %-10s %s\n", n, importers[n].summary)
+		}
+		fmt.Print("\nExamples:\n")
+		for _, n := range importSources() {
+			if e := importers[n].example; e != "" {
+				fmt.Printf("  %s\n", e)
+			}
 		}
 		if len(args) == 0 {
 			return &exitError{2, nil}

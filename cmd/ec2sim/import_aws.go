@@ -56,7 +56,8 @@ var exportCmd = &command{
 }
 
 func init() {
-	importers["aws"] = importer{summary: "the JSON output of aws ec2 describe-* calls (a folder)", run: runImportAWS}
+	importers["aws"] = importer{summary: "the JSON output of aws ec2 describe-* calls (a folder)",
+		example: "ec2sim import aws describe/ -o lab.yaml", run: runImportAWS}
 	exportCmd.run = runExport
 	extraCommands = append(extraCommands, exportCmd)
 }
