@@ -1,6 +1,7 @@
 package awsimport
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -231,7 +232,7 @@ func (c *converter) addressesFrom() {
 			}
 		}
 		if !natEIP {
-			c.rep.skip(what+" ("+it.src.String()+")", "associated with %s, which is not imported", cmpOr(v.NetworkInterfaceID, v.InstanceID))
+			c.rep.skip(what+" ("+it.src.String()+")", "associated with %s, which is not imported", cmp.Or(v.NetworkInterfaceID, v.InstanceID))
 		}
 	}
 }
@@ -457,7 +458,7 @@ func (c *converter) otherENIs() {
 		case a != nil && a.InstanceID != "" && c.instanceInData(a.InstanceID):
 			// Its instance was skipped, and the report says why.
 		default:
-			t := cmpOr(e.v.InterfaceType, "interface")
+			t := cmp.Or(e.v.InterfaceType, "interface")
 			c.rep.Unmodelled["NetworkInterfaces: type "+t+" not attached to an imported instance"]++
 			c.rep.skip(obj("network interface", e.v.NetworkInterfaceID)+" ("+e.src.String()+")", "type %s, not attached to an instance (%s)", t, clip(e.v.Description))
 		}

@@ -1,6 +1,7 @@
 package awsimport
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -167,7 +168,7 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 				continue
 			case !ok || ref.vpcID != g.VpcID:
 				c.rep.Unmodelled["SecurityGroups: rules naming a group of another VPC or account"]++
-				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src), "group %s is in another VPC (%s) or account; the format refers to groups of the same VPC only", gp.GroupID, cmpOr(gp.VpcID, ref.vpcID))
+				c.rep.skip(fmt.Sprintf("%s %d (%s)", what, i+1, it.src), "group %s is in another VPC (%s) or account; the format refers to groups of the same VPC only", gp.GroupID, cmp.Or(gp.VpcID, ref.vpcID))
 				continue
 			}
 			r := rule(gp.Description)
@@ -176,13 +177,6 @@ func (c *converter) permissions(it item[awsSecurityGroup], perms []awsPermission
 		}
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (c *converter) networkACLs() {
