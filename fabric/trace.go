@@ -230,6 +230,10 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 	return res, nil
 }
 
+// PathOf turns a verdict the engine reached on a real frame into the hops a trace shows, so that
+// a live trace can set the engine's decisions next to the prediction.
+func PathOf(st *State, v *Verdict) PathResult { return pathResult(st, v) }
+
 // pathResult turns a verdict's steps into hops.
 func pathResult(st *State, v *Verdict) PathResult {
 	r := PathResult{Reachable: v.Action == Deliver, Verdict: v.Action.String()}

@@ -20,6 +20,9 @@ type TraceRequest struct {
 	To    string `json:"to"`    // instance, instance.ethN or an IP address
 	Proto string `json:"proto"` // tcp, udp or icmp
 	Port  int    `json:"port"`
+	// SrcPort, when set, is the source port to trace with (a live trace passes the one the
+	// sender's kernel picked); 0 means the low end of the sender's ephemeral range.
+	SrcPort uint16 `json:"src_port,omitempty"`
 }
 
 // eniIndex resolves "instance" or "instance.ethN" in a plan.
@@ -48,8 +51,12 @@ func (p *Plan) eniIndex(st *fabric.State, target string) (uint32, error) {
 func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, error) {
 	var from uint32
 	var src netip.Addr
-	if a, ok := p.HostAddr(req.From); ok && st.Internet != fabric.NoENI {
-		from, src = st.Internet, a
+	if ns, a, ok := p.HostNamespace(req.From); ok {
+		i, err := hostENI(st, ns)
+		if err != nil {
+			return nil, fmt.Errorf("from %s: %w", req.From, err)
+		}
+		from, src = i, a
 	} else {
 		var err error
 		if from, err = p.eniIndex(st, req.From); err != nil {
@@ -57,7 +64,7 @@ func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, e
 		}
 	}
 	dst, err := netip.ParseAddr(req.To)
-	if a, ok := p.HostAddr(req.To); ok {
+	if _, a, ok := p.HostNamespace(req.To); ok {
 		dst, err = a, nil
 	} else if a, ok, perr := p.publicOf(st, req.To); ok {
 		if perr != nil {
@@ -92,8 +99,12 @@ func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, e
 		}
 	case "icmp":
 		spec.Proto, spec.SrcPort = 1, 4242
+		req.SrcPort = 0
 	default:
 		return nil, fmt.Errorf("proto %q: want tcp, udp or icmp", req.Proto)
+	}
+	if req.SrcPort != 0 {
+		spec.SrcPort = req.SrcPort
 	}
 	if p.nextHop == nil {
 		return fabric.Trace(st, spec)

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ec2sim/ec2sim/hypervisor"
 	"github.com/ec2sim/ec2sim/lab"
 	"github.com/ec2sim/ec2sim/probe"
 	"github.com/ec2sim/ec2sim/scenarios"
@@ -228,48 +227,14 @@ func runProbe(l *lab.Lab, p *scenarios.Probe, opts Options) (pr ProbeResult) {
 }
 
 func probeSpec(l *lab.Lab, p *scenarios.Probe, opts Options) (probe.Spec, error) {
-	s := probe.Spec{Proto: p.Proto, Port: p.Port, Timeout: p.Timeout}
-	if s.Timeout == 0 {
-		s.Timeout = opts.Timeout
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = opts.Timeout
 	}
-	if s.Timeout == 0 {
-		s.Timeout = DefaultTimeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
 	}
-	from, _, _ := strings.Cut(p.From, ".")
-	if a, ok := l.Plan.HostAddr(p.From); ok {
-		// An internet host sends from its own address in the internet's namespace.
-		s.FromNS, s.FromAddr = hypervisor.NSPath(l.Plan.Lab, scenarios.InternetName), a
-	} else if l.Plan.Instance(from) == nil {
-		return s, fmt.Errorf("no instance %q", p.From)
-	} else {
-		s.FromNS = hypervisor.NSPath(l.Plan.Lab, from)
-	}
-	dst, err := l.ResolveTarget(p.To)
-	if err != nil {
-		return s, err
-	}
-	s.Dst = dst
-	if p.Proto != "icmp" {
-		owner := ownerOf(l, dst)
-		if name, public := strings.CutSuffix(p.To, "@public"); public {
-			owner, _, _ = strings.Cut(name, ".") // the listener is the instance behind the public address
-		}
-		if owner != "" {
-			s.ToNS = hypervisor.NSPath(l.Plan.Lab, owner)
-		}
-	}
-	return s, nil
-}
-
-// ownerOf names the instance holding address a, or "" when no instance does.
-func ownerOf(l *lab.Lab, a netip.Addr) string {
-	st := l.Engine.State()
-	for _, e := range st.ENIs {
-		if e.Present && e.Identity.Owns(a) {
-			return e.Instance
-		}
-	}
-	return ""
+	return l.ProbeSpec(p.From, p.To, p.Proto, p.Port, timeout)
 }
 
 // ErrFailed is returned by callers when some probe failed.

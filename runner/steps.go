@@ -124,7 +124,7 @@ func hold(l *lab.Lab, h *scenarios.HoldStep) (*heldConn, error) {
 	owner, _ := strings.CutSuffix(h.To, "@public")
 	owner, _, _ = strings.Cut(owner, ".")
 	if _, err := netip.ParseAddr(h.To); err == nil {
-		owner = ownerOf(l, dst)
+		owner = l.OwnerOf(dst)
 	}
 	hc := &heldConn{}
 	if err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, owner), func() error {

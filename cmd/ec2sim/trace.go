@@ -18,7 +18,7 @@ import (
 var traceCmd = &command{
 	name:    "trace",
 	summary: "explain a packet's path hop by hop, and every component that blocks it",
-	usage: `Usage: ec2sim trace [--lab LAB | FILE] --from INSTANCE --to INSTANCE|IP --proto tcp|udp|icmp [--port N] [--json]
+	usage: `Usage: ec2sim trace [--lab LAB | FILE] --from INSTANCE|HOST --to INSTANCE|HOST|IP --proto tcp|udp|icmp [--port N] [--live] [--json]
 
 Runs a synthetic packet through the same decision function the engine uses and prints every hop
 with its decision: the security group rule that allowed it, the route that carried it, the
@@ -31,12 +31,20 @@ follows the reply back, as conntrack would see it.
 With --lab (or when one lab is running and no FILE is given) it traces the running lab's current
 rules; with FILE it traces the scenario without bringing anything up (no root needed).
 
-Exit status: 0 reachable both ways, 1 blocked, 2 bad arguments or scenario.
+With --live (a running lab only) it also sends one real exchange as a probe does — a TCP
+connection, a UDP datagram answered by an echo listener, or an ICMP echo — from the source's
+namespace (an instance, an internet or on-premises host), records the engine's actual decisions
+on the first packet each way, and prints them next to the prediction hop by hop, marking every
+hop where they differ with "!=". The prediction uses the source port the kernel picked.
+
+Exit status: 0 reachable both ways, 1 blocked, 2 bad arguments or scenario; with --live, 3 when
+the engine's decisions differ from the prediction.
 
 Examples:
   ec2sim trace --from web-1 --to db-1 --proto tcp --port 5432
   ec2sim trace scenarios/suites/aws-web-db-groups.yaml --from web --to other --proto tcp --port 80
   ec2sim trace --lab two-tier --from web-1 --to 10.0.2.10 --proto icmp --json
+  ec2sim trace --lab two-tier --live --from client --to web-1@public --proto tcp --port 80
 `,
 }
 
@@ -53,12 +61,19 @@ func runTrace(args []string) error {
 	proto := fs.String("proto", "tcp", "tcp, udp or icmp")
 	port := fs.Int("port", 0, "destination port (tcp, udp)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	live := fs.Bool("live", false, "also send a real packet and show the engine's decisions next to the prediction")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *from == "" || *to == "" || len(pos) > 1 || (len(pos) == 1 && *labName != "") {
 		return &exitError{2, errors.New("want [--lab LAB | FILE] --from A --to B --proto P [--port N] (see ec2sim trace --help)")}
+	}
+	if *live {
+		if len(pos) == 1 {
+			return &exitError{2, errors.New("--live sends real packets: it needs a running lab (--lab LAB), not a scenario file")}
+		}
+		return runTraceLive(*labName, *from, *to, *proto, *port, *asJSON)
 	}
 	req := lab.TraceRequest{From: *from, To: *to, Proto: *proto, Port: *port}
 	var res fabric.TraceResult
