@@ -69,20 +69,27 @@ func downLab(l *lab.Lab) (time.Duration, error) {
 
 // newEnginePath is ours: two instances of a lab, their ENIs served by the engine in this process.
 func newEnginePath(ctx context.Context) (*Path, error) {
+	p, _, err := enginePath(ctx)
+	return p, err
+}
+
+// enginePath brings up the two-instance lab and returns it with its path, for benchmarks that
+// change the lab (flow logs) before measuring it.
+func enginePath(ctx context.Context) (*Path, *lab.Lab, error) {
 	l, _, err := upLab(ctx, "bench-pair.yaml", pairScenario)
 	if err != nil {
-		return nil, fmt.Errorf("engine path: %w", err)
+		return nil, nil, fmt.Errorf("engine path: %w", err)
 	}
 	srv, err := l.ResolveTarget("server")
 	if err != nil {
-		return nil, errors.Join(err, l.Down())
+		return nil, nil, errors.Join(err, l.Down())
 	}
 	return &Path{
 		Name: "engine", What: "two instances through the ec2sim engine (TAP ENIs, in this process)",
 		ClientNS: hypervisor.NSName(l.Plan.Lab, "client"), ServerNS: hypervisor.NSName(l.Plan.Lab, "server"),
 		ServerIP: srv,
 		close:    func() error { _, err := downLab(l); return err },
-	}, nil
+	}, l, nil
 }
 
 // bringUpScenario is a lab of n instances in one VPC with five /24 subnets, spread round-robin,
