@@ -66,6 +66,7 @@ const (
 	ReasonNoPublicIP
 	ReasonNotPublic
 	ReasonTooBig
+	ReasonOutsidePeerVPC
 	numReasons
 )
 
@@ -98,6 +99,7 @@ var reasonNames = [numReasons]string{
 	ReasonNoPublicIP:         "no-public-ip",
 	ReasonNotPublic:          "no-such-public-ip",
 	ReasonTooBig:             "larger-than-mtu",
+	ReasonOutsidePeerVPC:     "outside-peer-vpc",
 }
 
 func (r Reason) String() string {
@@ -122,9 +124,10 @@ const (
 	StageSGIngress
 	StageDeliver
 	StageIGW
+	StageVGW
 )
 
-var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver", "internet-gateway"}
+var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver", "internet-gateway", "vpn-gateway"}
 
 func (s Stage) String() string {
 	if int(s) < len(stageNames) {
@@ -205,8 +208,12 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		return
 	}
 	src := &st.ENIs[in]
-	if src.Kind == KindInternet {
+	switch src.Kind {
+	case KindInternet:
 		decideFromInternet(p, in, st, tr, v)
+		return
+	case KindOnPrem:
+		decideFromOnPrem(p, in, st, tr, v)
 		return
 	}
 	switch p.Kind {
@@ -257,10 +264,7 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		v.Egress = st.SG.Egress(in, &flow, tr.table(in), now)
 		v.EgressDone = true
 		if !v.Egress.Allowed {
-			r := ReasonSGEgress
-			if v.Egress.Reason == sgengine.ReasonAllowanceExceeded {
-				r = ReasonConntrackAllowance
-			}
+			r := sgDropReason(&v.Egress, ReasonSGEgress)
 			v.drop(StageSGEgress, r, in)
 			return
 		}
@@ -285,8 +289,8 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		if !ok {
 			return
 		}
-		if st.ENIs[i].Kind == KindInternet {
-			return // route delivered to the internet: no destination checks beyond the gateway
+		if st.ENIs[i].Kind != KindInstance {
+			return // delivered to the internet or on premises: no checks beyond the gateway
 		}
 		out, routed = i, true
 	default:
@@ -315,10 +319,7 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		v.Ingress = st.SG.Ingress(out, &flow, tr.table(out), now)
 		v.IngressDone = true
 		if !v.Ingress.Allowed {
-			r := ReasonSGIngress
-			if v.Ingress.Reason == sgengine.ReasonAllowanceExceeded {
-				r = ReasonConntrackAllowance
-			}
+			r := sgDropReason(&v.Ingress, ReasonSGIngress)
 			v.drop(StageSGIngress, r, out)
 			return
 		}
@@ -326,11 +327,20 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 	}
 	if routed {
 		v.RewriteMACs = true
-		v.SrcMAC = vpc.RouterMAC
+		v.SrcMAC = st.VPCs[dst.VPC].RouterMAC // the receiver's own router, also over a peering
 		v.DstMAC = dst.Identity.MAC
 	}
 	v.step(StageDeliver, true, ReasonDelivered, out)
 	v.Action, v.Reason = Deliver, ReasonDelivered
+}
+
+// sgDropReason is the reason a security-group refusal d is counted under: the conntrack
+// allowance when the table was full, else r (the direction's rule mismatch).
+func sgDropReason(d *sgengine.Decision, r Reason) Reason {
+	if d.Reason == sgengine.ReasonAllowanceExceeded {
+		return ReasonConntrackAllowance
+	}
+	return r
 }
 
 // decideARP answers a request the way the VPC's hypervisor does: the router's MAC for the
@@ -400,6 +410,15 @@ func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *T
 	case TargetIGW:
 		v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
 		return toInternet(p, in, from, st, f, tr, v)
+	case TargetPeering:
+		i, ok := viaPeering(p, in, from, st, v, ri)
+		if !ok {
+			return NoENI, false
+		}
+		out = i
+	case TargetVGW:
+		v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
+		return toVGW(p, in, from, st, f, v)
 	default:
 		v.stepAt(StageRoute, false, ReasonGateway, in, from, ri)
 		return NoENI, false

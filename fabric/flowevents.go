@@ -62,8 +62,17 @@ func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[2]FlowEvent) int 
 	}
 	if int(in) < len(st.ENIs) && st.ENIs[in].Kind == KindInstance && hasStage(v, StageSourceCheck) {
 		path := uint8(1)
-		if v.Out != NoENI && int(v.Out) < len(st.ENIs) && st.ENIs[v.Out].Kind == KindInternet {
-			path = 8
+		if v.Out != NoENI && int(v.Out) < len(st.ENIs) {
+			// traffic-path: 8 through an internet gateway, 3 through a virtual private gateway,
+			// 4 through an intra-Region peering connection.
+			switch o := &st.ENIs[v.Out]; {
+			case o.Kind == KindInternet:
+				path = 8
+			case o.Kind == KindOnPrem:
+				path = 3
+			case o.VPC != st.ENIs[in].VPC:
+				path = 4
+			}
 		}
 		out[n] = FlowEvent{ENI: in, Egress: true, Accept: true, Src: p.Src, Dst: p.Dst, TrafficPath: path}
 		n++

@@ -2,7 +2,6 @@ package fabric
 
 import (
 	"github.com/ec2sim/ec2sim/fabric/packet"
-	"github.com/ec2sim/ec2sim/mac"
 	"github.com/ec2sim/ec2sim/sgengine"
 )
 
@@ -57,32 +56,7 @@ func toInternet(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, 
 // public addresses through the gateways); IP to a public or Elastic IP is translated to the
 // private address, passes the subnet's inbound NACL and the ENI's groups, and is delivered.
 func decideFromInternet(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
-	src := &st.ENIs[in]
-	if p.Kind == packet.KindUnknown || p.Kind == packet.KindOtherL2 {
-		v.drop(StageParse, ReasonMalformed, in)
-		return
-	}
-	if mac.HW(p.SrcMAC) != src.Identity.MAC {
-		v.drop(StageSourceCheck, ReasonBadSourceMAC, in)
-		return
-	}
-	if p.Kind == packet.KindARP {
-		if p.ARPOp != 1 || src.Identity.Owns(p.ARPTargetIP) {
-			v.drop(StageL2, ReasonARPUnanswered, in)
-			return
-		}
-		v.step(StageL2, true, ReasonARPAnswered, in)
-		v.Action, v.Reason, v.ARPAnswer = ReplyARP, ReasonARPAnswered, st.IGWMAC
-		return
-	}
-	if mac.HW(p.DstMAC) != st.IGWMAC {
-		v.drop(StageL2, ReasonUnknownDstMAC, in)
-		return
-	}
-	// The internet's hosts send from their own addresses only; anything else would be a
-	// spoofed source on the internet side, which the scenario never asked for.
-	if !src.Identity.Owns(p.Src) {
-		v.drop(StageSourceCheck, ReasonBadSourceIP, in)
+	if !gatewayL2(p, &st.ENIs[in], st.IGWMAC, in, v) {
 		return
 	}
 	out, ok := st.public[p.Dst]
@@ -100,33 +74,8 @@ func decideFromInternet(p *packet.Parsed, in uint32, st *State, tr *Tracking, v 
 	var flow sgengine.Flow
 	flowOf(p, &flow)
 	flow.Dst = priv
-	if ok, rule := st.ACLs[st.Subnets[dst.Subnet].ACL].Evaluate(false, &flow); !ok {
-		v.stepAt(StageNACLIn, false, ReasonNACLInbound, out, dst.Subnet, rule)
-		v.Out = out
-		return
-	} else {
-		v.stepAt(StageNACLIn, true, ReasonNone, out, dst.Subnet, rule)
+	enterVPC(out, &flow, st, tr, v)
+	if v.Action == Deliver {
+		v.SetDst = priv
 	}
-	v.Out = out
-	if st.SG != nil {
-		var now int64
-		if tr != nil {
-			now = tr.Now
-		}
-		v.Ingress = st.SG.Ingress(out, &flow, tr.table(out), now)
-		v.IngressDone = true
-		if !v.Ingress.Allowed {
-			r := ReasonSGIngress
-			if v.Ingress.Reason == sgengine.ReasonAllowanceExceeded {
-				r = ReasonConntrackAllowance
-			}
-			v.drop(StageSGIngress, r, out)
-			return
-		}
-		v.step(StageSGIngress, true, ReasonNone, out)
-	}
-	v.SetDst = priv
-	v.RewriteMACs, v.SrcMAC, v.DstMAC = true, st.VPCs[dst.VPC].RouterMAC, dst.Identity.MAC
-	v.step(StageDeliver, true, ReasonDelivered, out)
-	v.Action, v.Reason = Deliver, ReasonDelivered
 }

@@ -31,6 +31,10 @@ type State struct {
 	// MAC the internet gateways answer ARP with on it.
 	Internet uint32
 	IGWMAC   mac.HW
+	// Peerings are the active VPC peering connections (peering.go); OnPrem the on-premises
+	// networks that VPN gateways connect to (vgw.go). Routes index both.
+	Peerings []PeeringState
+	OnPrem   []OnPremState
 	// public maps public and Elastic IPs to the ENI that holds them.
 	public map[netip.Addr]uint32
 }
@@ -44,6 +48,9 @@ const (
 	// KindInternet is the attachment of the simulated internet: a TAP in the internet namespace,
 	// reached through an internet gateway.
 	KindInternet
+	// KindOnPrem is the attachment of an on-premises network: a TAP in its namespace, reached
+	// through the VPN gateways of the VPCs connected to it (State.OnPrem).
+	KindOnPrem
 )
 
 // ENIState is one ENI as the packet path needs it.
@@ -64,7 +71,10 @@ type ENIState struct {
 // VPCState is one VPC: its router's MAC and the maps from private address and MAC to ENI.
 type VPCState struct {
 	// IGW: an internet gateway is attached.
-	IGW       bool
+	IGW bool
+	// HasVGW: a VPN gateway is attached, connecting to the on-premises network State.OnPrem[VGW].
+	HasVGW    bool
+	VGW       uint32
 	Name      string
 	ID        string
 	CIDR      netip.Prefix
@@ -128,6 +138,9 @@ func (s *State) index() error {
 			s.Internet = uint32(i)
 			continue
 		}
+		if e.Kind == KindOnPrem {
+			continue
+		}
 		if e.PublicIP.IsValid() {
 			if j, dup := s.public[e.PublicIP]; dup {
 				return fmt.Errorf("public IP %s is on both %s and %s", e.PublicIP, s.ENIs[j].ID, e.ID)
@@ -160,6 +173,9 @@ func (s *State) clone() *State {
 		// place, so the copy may share them.
 		RouteTables: s.RouteTables,
 		ACLs:        s.ACLs,
+		Peerings:    s.Peerings,
+		OnPrem:      s.OnPrem,
+		IGWMAC:      s.IGWMAC,
 	}
 	for i := range n.ENIs {
 		id := &n.ENIs[i].Identity

@@ -127,6 +127,10 @@ func synthetic(st *State, s TraceSpec, flags uint8) (packet.Parsed, error) {
 	switch {
 	case e.Kind == KindInternet:
 		p.DstMAC = packet.MAC(st.IGWMAC)
+	case e.Kind == KindOnPrem:
+		if oi, ok := onPremOf(st, s.From); ok {
+			p.DstMAC = packet.MAC(st.OnPrem[oi].MAC)
+		}
 	default:
 		p.DstMAC = packet.MAC(st.VPCs[e.VPC].RouterMAC)
 		hop := s.Dst
@@ -255,8 +259,11 @@ func eniName(st *State, i uint32) string {
 		return "-"
 	}
 	e := &st.ENIs[i]
-	if e.Kind == KindInternet {
+	switch e.Kind {
+	case KindInternet:
 		return "internet"
+	case KindOnPrem:
+		return "on-prem network " + e.Instance
 	}
 	return fmt.Sprintf("%s.%s (%s)", e.Instance, e.Name, e.ID)
 }
@@ -277,6 +284,8 @@ func component(st *State, s Step) string {
 		}
 	case StageIGW:
 		return "internet gateway"
+	case StageVGW:
+		return vgwName(st, s)
 	}
 	return eniName(st, s.ENI)
 }
@@ -361,6 +370,12 @@ func blockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Tracking) 
 	rt := &st.RouteTables[sub.RouteTable]
 	ri := rt.Lookup(p.Dst)
 	dst, known := st.VPCs[src.VPC].byIP[p.Dst]
+	if ri >= 0 && rt.Routes[ri].Kind == TargetPeering {
+		dst, known = peerDestination(st, src.VPC, &rt.Routes[ri], p.Dst)
+		if !known {
+			add(ReasonOutsidePeerVPC, fmt.Sprintf("route table %s (%s)", rt.Name, rt.ID), fmt.Sprintf("%s -> %s: %s is not an address of the peer VPC; a peering is not transitive", rt.Routes[ri].Dest, rt.Routes[ri].Name, p.Dst))
+		}
+	}
 	switch {
 	case ri < 0:
 		add(ReasonNoRoute, fmt.Sprintf("route table %s (%s)", rt.Name, rt.ID), fmt.Sprintf("no route matches %s", p.Dst))
