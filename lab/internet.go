@@ -102,15 +102,26 @@ func (l *Lab) startInternet() error {
 	if st.Internet == fabric.NoENI {
 		return nil
 	}
-	e := &st.ENIs[st.Internet]
-	spec := hypervisor.InstanceSpec{Lab: l.Plan.Lab, Name: scenarios.InternetName, Hostname: "internet",
+	if err := l.startGatewayNS(scenarios.InternetName, st.Internet); err != nil {
+		return fmt.Errorf("the internet: %w", err)
+	}
+	return nil
+}
+
+// startGatewayNS creates the namespace of a network outside the VPCs (the internet, an
+// on-premises network) for attachment eni: one interface holding every host's address, MTU
+// 1500, a default route out of it (the engine answers ARP for everything else with the
+// gateway's MAC), and attaches it to the engine.
+func (l *Lab) startGatewayNS(name string, eni uint32) error {
+	e := &l.Plan.State.ENIs[eni]
+	spec := hypervisor.InstanceSpec{Lab: l.Plan.Lab, Name: name, Hostname: name,
 		ENIs: []hypervisor.ENISpec{{Name: "eth0", MAC: e.Identity.MAC, Addr: netip.PrefixFrom(e.Identity.Addrs[0], 32), MTU: fabric.InternetMTU}}}
 	inst, err := hypervisor.CreateInstance(spec)
 	if err != nil {
-		return fmt.Errorf("the internet: %w", err)
+		return err
 	}
 	l.mu.Lock()
-	l.instances[scenarios.InternetName] = inst
+	l.instances[name] = inst
 	l.mu.Unlock()
 	err = hypervisor.RunIn(inst.NSPath, func() error {
 		link, err := netlink.LinkByName("eth0")
@@ -126,17 +137,9 @@ func (l *Lab) startInternet() error {
 		return netlink.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: all, Scope: netlink.SCOPE_LINK})
 	})
 	if err != nil {
-		return fmt.Errorf("the internet: %w", err)
+		return err
 	}
-	return l.Engine.Attach(st.Internet, inst.TAPs[0])
-}
-
-// HostAddr resolves an internet host's name to its address.
-func (p *Plan) HostAddr(name string) (netip.Addr, bool) {
-	if h := p.Scenario.Host(name); h != nil {
-		return h.IP, true
-	}
-	return netip.Addr{}, false
+	return l.Engine.Attach(eni, inst.TAPs[0])
 }
 
 // publicOf resolves "instance@public" to the instance's public or Elastic IP.

@@ -86,6 +86,9 @@ func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 	if err := l.startInternet(); err != nil {
 		return nil, err
 	}
+	if err := l.startOnPrem(); err != nil {
+		return nil, err
+	}
 	for _, fl := range p.Scenario.FlowLogs {
 		if _, err := l.CreateFlowLog(FlowLogSpec{Resource: fl.Resource, Traffic: fl.Traffic, Interval: fl.Interval,
 			Format: fl.Format, JSON: fl.Destination == "jsonl", Name: fl.Name}); err != nil {
@@ -229,12 +232,12 @@ func (l *Lab) instanceNames() []string {
 }
 
 // ResolveTarget gives the address of "instance", "instance.ethN", "instance@public", an
-// internet host or an IP literal.
+// internet or on-premises host, or an IP literal.
 func (l *Lab) ResolveTarget(target string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(target); err == nil {
 		return a, nil
 	}
-	if a, ok := l.Plan.HostAddr(target); ok {
+	if _, a, ok := l.Plan.HostNamespace(target); ok {
 		return a, nil
 	}
 	if a, ok, err := l.Plan.publicOf(l.Engine.State(), target); ok {

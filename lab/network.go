@@ -27,6 +27,14 @@ func buildNetwork(sc *scenarios.Scenario, labName string, st *fabric.State, subn
 					e.Kind = fabric.TargetBlackhole
 				case "igw":
 					e.Kind = fabric.TargetIGW
+				case "vgw":
+					e.Kind = fabric.TargetVGW
+				case "peering":
+					i, ok := peeringIndex(st, r.Target.Name)
+					if !ok {
+						return fmt.Errorf("%s: route table %s: no peering %q", r.Pos, rt.Name, r.Target.Name)
+					}
+					e.Kind, e.Index = fabric.TargetPeering, i
 				case "instance", "eni":
 					target := r.Target.Name
 					if r.Target.Kind == "instance" {

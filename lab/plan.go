@@ -150,6 +150,8 @@ func NewPlan(sc *scenarios.Scenario, labName string) (*Plan, error) {
 	if err := planInternet(sc, st, macs, func(ii, k int) uint32 { return p.Instances[ii].ENIs[k] }); err != nil {
 		return nil, err
 	}
+	planPeerings(sc, labName, st)
+	planOnPrem(sc, labName, st, macs)
 	if err := buildNetwork(sc, labName, st, subnetIdx); err != nil {
 		return nil, err
 	}

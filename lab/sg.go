@@ -142,9 +142,13 @@ func (m *sgModel) engineRule(vpc string, r *scenarios.Rule) (sgengine.Rule, erro
 	er := sgengine.Rule{Proto: r.Proto, FromPort: r.FromPort, ToPort: r.ToPort, CIDR: r.CIDR, Description: r.Description}
 	switch {
 	case r.Group != "":
-		i, err := m.find(vpc + "/" + r.Group)
+		ref := vpc + "/" + r.Group
+		if strings.Contains(r.Group, "/") {
+			ref = r.Group // a group of a peered VPC; the loader checked the peering
+		}
+		i, err := m.find(ref)
 		if err != nil {
-			return er, fmt.Errorf("rule names %w; a rule may reference only groups in its own VPC", err)
+			return er, fmt.Errorf("rule names %w; a rule may reference groups of its own VPC, or VPC/GROUP of a peered VPC", err)
 		}
 		er.Group = m.groups[i].id
 	case r.PrefixList != "":

@@ -368,3 +368,24 @@ func (v *validator) vgwRoute(vpc *VPC, r *Route, what string, at Pos) {
 		v.p.errorf(at, "%s: target vgw: vpc %s has no VPN gateway (set vpn_gateway: NETWORK, naming an on_prem network)", what, vpc.Name)
 	}
 }
+
+// peerGroupRef checks a security-group rule of vpc that references group name of VPC peer
+// (written peer/name): AWS allows references to groups of a peered VPC only.
+func (v *validator) peerGroupRef(vpc *VPC, peer, name, what string, at Pos) {
+	pv := v.sc.VPC(peer)
+	if pv == nil {
+		v.p.errorf(at, "%s: group %s/%s: no vpc %q; VPCs: %s", what, peer, name, peer, vpcNames(v.sc))
+		return
+	}
+	if pv.Group(name) == nil {
+		v.p.errorf(at, "%s: group %s/%s: vpc %s has no security group %q; groups there: %s", what, peer, name, peer, name, groupNames(pv))
+		return
+	}
+	for _, p := range v.sc.Peerings {
+		if p.Peer(vpc.Name) == peer {
+			return
+		}
+	}
+	v.p.errorf(at, "%s: group %s/%s is in vpc %s, which is not peered with vpc %s; a rule may reference a group of another VPC only across a peering connection (add one under peerings:)",
+		what, peer, name, peer, vpc.Name)
+}

@@ -139,7 +139,15 @@ func checkRule(r *Rule) []ruleProblem {
 	}
 	if r.Group != "" {
 		targets++
-		if err := checkGroupName(r.Group); err != nil {
+		// A group of a peered VPC is written VPC/GROUP; the validator checks the peering.
+		name := r.Group
+		if vpc, g, cross := strings.Cut(r.Group, "/"); cross {
+			if err := checkName(vpc); err != nil {
+				bad("group", "group %q: vpc: %v", r.Group, err)
+			}
+			name = g
+		}
+		if err := checkGroupName(name); err != nil {
 			bad("group", "group: %v", err)
 		}
 	}

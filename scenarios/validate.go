@@ -260,8 +260,10 @@ func (v *validator) rules(vpc *VPC, g *SecurityGroup, dir string, rules []*Rule,
 		}
 		switch {
 		case r.Group != "":
-			if !groups[r.Group] {
-				v.p.errorf(v.where(r, "group", r.Pos), "%s: group %q is not a security group of vpc %s; groups there: %s",
+			if peer, name, cross := strings.Cut(r.Group, "/"); cross && peer != vpc.Name {
+				v.peerGroupRef(vpc, peer, name, what, v.where(r, "group", r.Pos))
+			} else if !groups[strings.TrimPrefix(r.Group, vpc.Name+"/")] {
+				v.p.errorf(v.where(r, "group", r.Pos), "%s: group %q is not a security group of vpc %s; groups there: %s (a group of a peered VPC is written VPC/GROUP)",
 					what, r.Group, vpc.Name, groupNames(vpc))
 			}
 			v4++ // AWS counts a group reference as one IPv4 and one IPv6 rule

@@ -1,0 +1,30 @@
+package lab
+
+import (
+	"github.com/ec2sim/ec2sim/fabric"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// planPeerings adds the scenario's peering connections to st, active from the start, in file
+// order: route targets peering/NAME index them in that order. The loader has checked both ends
+// exist and do not overlap.
+func planPeerings(sc *scenarios.Scenario, labName string, st *fabric.State) {
+	vpc := map[string]uint32{}
+	for i, v := range sc.VPCs {
+		vpc[v.Name] = uint32(i)
+	}
+	st.Peerings = nil
+	for _, p := range sc.Peerings {
+		st.Peerings = append(st.Peerings, fabric.PeeringState{Name: p.Name, ID: awsID("pcx", labName, p.Name), A: vpc[p.Requester], B: vpc[p.Accepter]})
+	}
+}
+
+// peeringIndex is the index in State.Peerings of the connection called name.
+func peeringIndex(st *fabric.State, name string) (uint32, bool) {
+	for i := range st.Peerings {
+		if st.Peerings[i].Name == name {
+			return uint32(i), true
+		}
+	}
+	return 0, false
+}
