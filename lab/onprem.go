@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/mac"
@@ -63,4 +64,14 @@ func (p *Plan) HostNamespace(name string) (ns string, a netip.Addr, ok bool) {
 		return o.Name, h.IP, true
 	}
 	return "", netip.Addr{}, false
+}
+
+// Namespace names the network namespace that sends for name: the namespace of the internet or
+// on-premises network of a host, else the instance's own (name or name.ethN).
+func (p *Plan) Namespace(name string) string {
+	if ns, _, ok := p.HostNamespace(name); ok {
+		return ns
+	}
+	inst, _, _ := strings.Cut(name, ".")
+	return inst
 }

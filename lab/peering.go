@@ -1,6 +1,9 @@
 package lab
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/scenarios"
 )
@@ -27,4 +30,26 @@ func peeringIndex(st *fabric.State, name string) (uint32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// gatewayTarget resolves a route target added to a running lab: vgw (some VPC has a VPN
+// gateway; a table of a VPC without one drops at the gateway, as Decide says) or peering/NAME.
+func gatewayTarget(st *fabric.State, kind, name string) (fabric.TargetKind, uint32, error) {
+	if kind == "vgw" {
+		for _, v := range st.VPCs {
+			if v.HasVGW {
+				return fabric.TargetVGW, 0, nil
+			}
+		}
+		return 0, 0, fmt.Errorf("target vgw: no VPN gateway is attached in this lab (a VPC gets one with vpn_gateway: NETWORK)")
+	}
+	i, ok := peeringIndex(st, name)
+	if !ok {
+		var names []string
+		for _, p := range st.Peerings {
+			names = append(names, p.Name)
+		}
+		return 0, 0, fmt.Errorf("target peering/%s: no peering %q (peerings: %s)", name, name, strings.Join(names, ", "))
+	}
+	return fabric.TargetPeering, i, nil
 }

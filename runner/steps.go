@@ -122,7 +122,7 @@ func hold(l *lab.Lab, h *scenarios.HoldStep) (*heldConn, error) {
 		return nil, err
 	}
 	owner, _ := strings.CutSuffix(h.To, "@public")
-	owner, _, _ = strings.Cut(owner, ".")
+	owner = l.Plan.Namespace(owner)
 	if _, err := netip.ParseAddr(h.To); err == nil {
 		owner = l.OwnerOf(dst)
 	}
@@ -143,10 +143,15 @@ func hold(l *lab.Lab, h *scenarios.HoldStep) (*heldConn, error) {
 			go func() { defer c.Close(); io.Copy(c, c) }()
 		}
 	}()
-	from, _, _ := strings.Cut(h.From, ".")
-	err = hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, from), func() error {
+	// A host of the internet or of an on-premises network dials from its own address in its
+	// network's namespace.
+	d := net.Dialer{Timeout: 2 * time.Second}
+	if _, a, ok := l.Plan.HostNamespace(h.From); ok {
+		d.LocalAddr = &net.TCPAddr{IP: a.AsSlice()}
+	}
+	err = hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, l.Plan.Namespace(h.From)), func() error {
 		var err error
-		hc.c, err = net.DialTimeout("tcp4", net.JoinHostPort(dst.String(), strconv.Itoa(h.Port)), 2*time.Second)
+		hc.c, err = d.Dial("tcp4", net.JoinHostPort(dst.String(), strconv.Itoa(h.Port)))
 		return err
 	})
 	if err != nil {
@@ -208,7 +213,8 @@ func apply(l *lab.Lab, kind, cmd string) error {
 func execStep(ctx context.Context, l *lab.Lab, e *scenarios.ExecStep) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	out, err := hypervisor.CommandContext(ctx, l.Plan.Lab, e.Instance, "/bin/sh", "-c", e.Command).CombinedOutput()
+	// An internet or on-premises host's command runs in its network's namespace.
+	out, err := hypervisor.CommandContext(ctx, l.Plan.Lab, l.Plan.Namespace(e.Instance), "/bin/sh", "-c", e.Command).CombinedOutput()
 	code := 0
 	if err != nil {
 		code = -1

@@ -183,8 +183,8 @@ func (v *validator) steps() {
 				v.p.errorf(at, "%s: %s: %v", what, st.Kind, err)
 			}
 		case "exec":
-			if v.sc.Instance(st.Exec.Instance) == nil {
-				v.p.errorf(at, "%s: exec: no instance %q", what, st.Exec.Instance)
+			if _, h := v.sc.OnPremHost(st.Exec.Instance); v.sc.Instance(st.Exec.Instance) == nil && v.sc.Host(st.Exec.Instance) == nil && h == nil {
+				v.p.errorf(at, "%s: exec: no instance or internet or on-prem host %q (a host's command runs in its network's namespace)", what, st.Exec.Instance)
 			}
 			if st.Exec.Command == "" {
 				v.p.errorf(at, "%s: exec: command is empty", what)
