@@ -174,3 +174,38 @@ func TestTraceOverPeeringAndVGW(t *testing.T) {
 		}
 	}
 }
+
+// A blocked path to on premises lists the outbound ACL of the subnet it leaves, as it does for a
+// path inside the VPC, and never an empty list of blockers.
+func TestTraceBlockersThroughVGW(t *testing.T) {
+	st := peeredState(t)
+	n := st.clone()
+	deny := ACLEntry{Number: 50, Allow: false, Proto: -1, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("192.168.0.0/16")}
+	all := ACLEntry{Number: 100, Allow: true, Proto: -1, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}
+	n.ACLs = append(append([]ACLState(nil), st.ACLs...), NewACL("a-acl", "acl-a", []ACLEntry{all}, []ACLEntry{deny, all}))
+	n.Subnets[0].ACL = uint32(len(n.ACLs) - 1)
+	if err := n.index(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Trace(n, TraceSpec{From: 0, Dst: netip.MustParseAddr("192.168.1.10"), Proto: 6, SrcPort: 40000, DstPort: 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Forward.Reachable || len(res.Forward.Blockers) != 1 || res.Forward.Blockers[0].Code != "SUBNET_ACL_RESTRICTION" {
+		t.Errorf("a -> on-prem through a denying ACL: reachable %v, blockers %+v", res.Forward.Reachable, res.Forward.Blockers)
+	}
+	// A VPC whose VPN gateway is gone: no independent check fails, so Decide's reason is the
+	// blocker, not an empty list.
+	n = st.clone()
+	n.VPCs[0].HasVGW = false
+	if err := n.index(); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Trace(n, TraceSpec{From: 0, Dst: netip.MustParseAddr("192.168.1.10"), Proto: 6, SrcPort: 40000, DstPort: 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Forward.Reachable || len(res.Forward.Blockers) != 1 || res.Forward.Blockers[0].Code != "BAD_STATE_ATTACHMENT" {
+		t.Errorf("a -> on-prem without a VPN gateway: reachable %v, blockers %+v", res.Forward.Reachable, res.Forward.Blockers)
+	}
+}

@@ -384,7 +384,17 @@ func blockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Tracking) 
 	case rt.Routes[ri].Kind == TargetLocal && !known:
 		add(ReasonNoDestination, fmt.Sprintf("route table %s (%s)", rt.Name, rt.ID), fmt.Sprintf("no ENI holds %s", p.Dst))
 	}
+	if ri >= 0 && (rt.Routes[ri].Kind == TargetIGW || rt.Routes[ri].Kind == TargetVGW) {
+		// Leaving through a gateway crosses the subnet's boundary: its outbound ACL applies.
+		if ok, rule := st.ACLs[sub.ACL].Evaluate(true, &f); !ok {
+			add(ReasonNACLOutbound, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[sub.ACL].Name, sub.Name), fmt.Sprintf("outbound rule %s denies", ruleNum(rule)))
+		}
+	}
 	if !known {
+		if len(out) == 0 {
+			s := v.Steps[v.NSteps-1]
+			add(s.Reason, component(st, s), detail(st, v, s))
+		}
 		return out
 	}
 	if to := st.ENIs[dst].Subnet; to != src.Subnet {

@@ -101,3 +101,25 @@ func TestOnPremRoundTrip(t *testing.T) {
 		t.Errorf("the first hop from on premises is %s, want vpn-gateway", lt.Live.Forward.Hops[0].Stage)
 	}
 }
+
+// Every probe of the peering and VPN suites, sent for real by trace --live: the engine's
+// decisions agree with the prediction hop by hop, and the exchange ends as the suite expects.
+func TestTraceLiveAgreesOnGatewaySuites(t *testing.T) {
+	for _, file := range []string{"vpc-peering.yaml", "vpn-onprem.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			l := suiteLab(t, "glive", file)
+			for _, p := range l.Plan.Scenario.Expect {
+				lt, err := l.TraceLive(TraceRequest{From: p.From, To: p.To, Proto: p.Proto, Port: p.Port})
+				if err != nil {
+					t.Fatalf("%s -> %s: %v", p.From, p.To, err)
+				}
+				if !lt.Agree {
+					t.Errorf("%s -> %s %s/%d: the engine differs from the prediction: %v", p.From, p.To, p.Proto, p.Port, lt.Differences)
+				}
+				if lt.Completed != (p.Result == "allow") {
+					t.Errorf("%s -> %s %s/%d: exchange %q, the suite expects %s", p.From, p.To, p.Proto, p.Port, lt.Exchange, p.Result)
+				}
+			}
+		})
+	}
+}
