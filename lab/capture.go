@@ -138,6 +138,9 @@ func (l *Lab) captureTarget(st *fabric.State, t string) (uint32, error) {
 		}
 		return 0, fmt.Errorf("no ENI %s in lab %s", t, l.Plan.Lab)
 	}
+	if i, ok := onPremTarget(st, t); ok {
+		return i, nil
+	}
 	return l.findENILocked(t)
 }
 

@@ -75,3 +75,15 @@ func (p *Plan) Namespace(name string) string {
 	inst, _, _ := strings.Cut(name, ".")
 	return inst
 }
+
+// onPremTarget resolves an on-premises network's name (or NAME.eth0) to its attachment, so that
+// capture can record what crosses its VPN gateway.
+func onPremTarget(st *fabric.State, t string) (uint32, bool) {
+	name := strings.TrimSuffix(t, ".eth0")
+	for _, o := range st.OnPrem {
+		if o.Name == name {
+			return o.ENI, true
+		}
+	}
+	return 0, false
+}

@@ -28,8 +28,9 @@ var captureCmd = &command{
 
 Captures what an ENI sends and what is sent to it, where the fabric decides, so frames the
 fabric drops (spoofed sources, security groups, network ACLs, routes) are in the capture too.
-TARGET is INSTANCE (its eth0), INSTANCE.ethN, an ENI ID, internet, or several separated by
-commas. Frames go to FILE, or to standard output for a pipe.
+TARGET is INSTANCE (its eth0), INSTANCE.ethN, an ENI ID, internet, an on-prem network (its
+side of the VPN gateway), or several separated by commas. Frames go to FILE, or to standard
+output for a pipe.
 
 pcapng (the default) has one interface per ENI ("web-1.eth0 eni-..."), the direction of each
 frame, and its verdict as a packet comment: "out deliver", "in deliver",
@@ -70,7 +71,7 @@ func runCapture(args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return &exitError{2, errors.New("want one TARGET: INSTANCE[.ethN], an ENI ID or internet (see ec2sim capture --help)")}
+		return &exitError{2, errors.New("want one TARGET: INSTANCE[.ethN], an ENI ID, internet or an on-prem network (see ec2sim capture --help)")}
 	}
 	if *format != lab.FormatPcapng && *format != lab.FormatPcap {
 		return &exitError{2, fmt.Errorf("--format %q: want pcapng or pcap", *format)}
