@@ -295,6 +295,8 @@ type NetworkStatus struct {
 	RouteTables []TableStatus  `json:"route_tables"`
 	ACLs        []ACLStatus    `json:"network_acls"`
 	Subnets     []SubnetStatus `json:"subnets"`
+	// Gateways are the peering connections and VPN gateways that routes name (peering.go).
+	Gateways []string `json:"gateways,omitempty"`
 }
 
 // TableStatus is one route table.
@@ -345,6 +347,7 @@ func (l *Lab) NetworkStatus() NetworkStatus {
 	for _, s := range st.Subnets {
 		ns.Subnets = append(ns.Subnets, SubnetStatus{Name: s.Name, RouteTable: st.RouteTables[s.RouteTable].Name, ACL: st.ACLs[s.ACL].Name})
 	}
+	ns.Gateways = gatewayStatus(st)
 	return ns
 }
 

@@ -53,3 +53,20 @@ func gatewayTarget(st *fabric.State, kind, name string) (fabric.TargetKind, uint
 	}
 	return fabric.TargetPeering, i, nil
 }
+
+// gatewayStatus describes the peering connections and VPN gateways, one line each, for
+// `ec2sim route list`.
+func gatewayStatus(st *fabric.State) []string {
+	var out []string
+	for _, p := range st.Peerings {
+		out = append(out, fmt.Sprintf("peering/%s %s: vpc %s (%s) <-> vpc %s (%s), active", p.Name, p.ID,
+			st.VPCs[p.A].Name, st.VPCs[p.A].CIDR, st.VPCs[p.B].Name, st.VPCs[p.B].CIDR))
+	}
+	for _, v := range st.VPCs {
+		if v.HasVGW && int(v.VGW) < len(st.OnPrem) {
+			o := &st.OnPrem[v.VGW]
+			out = append(out, fmt.Sprintf("vgw of vpc %s: %s to on-prem network %s (%s)", v.Name, o.ID, o.Name, o.CIDR))
+		}
+	}
+	return out
+}

@@ -127,6 +127,9 @@ func runNetwork(c *command, args []string) error {
 		for _, t := range ns.RouteTables {
 			fmt.Printf("%s %s\n  %s\n", t.Name, t.ID, strings.Join(t.Routes, "\n  "))
 		}
+		if len(ns.Gateways) > 0 {
+			fmt.Printf("gateways:\n  %s\n", strings.Join(ns.Gateways, "\n  "))
+		}
 	} else {
 		for _, acl := range ns.ACLs {
 			fmt.Printf("%s %s\n  ingress: %s\n  egress:  %s\n", acl.Name, acl.ID, strings.Join(acl.Ingress, "; "), strings.Join(acl.Egress, "; "))
