@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +67,7 @@ func fuzzSeeds(f *testing.F) {
 	}
 	for _, s := range []string{
 		gwBase,
+		strings.Replace(peeredGroups, "REF", "b/app", 1),
 		rtBase,
 		"",
 		"name: t\n",
