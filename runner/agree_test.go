@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ec2sim/ec2sim/lab"
@@ -58,6 +59,51 @@ func TestTraceAgreesWithEngine(t *testing.T) {
 				if predicted != (results[i].Observed == "allow") {
 					t.Errorf("%s: trace predicts reachable=%v, the engine did %s (%s); forward %s, return %+v",
 						results[i].Name, predicted, results[i].Observed, results[i].Detail, tr.Forward.Verdict, tr.Return)
+				}
+			}
+		})
+	}
+}
+
+// TestLiveTraceAgreesHopByHop brings up every bundled scenario and runs trace --live for each of
+// its probes: the engine's decisions on the real packet and its reply must equal the
+// prediction hop by hop (stage, outcome, component, rule), not only in the end result.
+func TestLiveTraceAgreesHopByHop(t *testing.T) {
+	if os.Geteuid() != 0 || testing.Short() {
+		t.Skip("needs root: brings up labs")
+	}
+	files, _ := filepath.Glob("../scenarios/suites/*.yaml")
+	ex, _ := filepath.Glob("../scenarios/examples/*.yaml")
+	for _, f := range append(files, ex...) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			sc, err := scenarios.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := lab.NewPlan(sc, testLabName(sc.Name))
+			if err != nil {
+				t.Skipf("not runnable yet: %v", err)
+			}
+			plan.FlowLogDir = t.TempDir()
+			l, err := lab.Up(context.Background(), plan)
+			if err != nil {
+				t.Skipf("not runnable yet: %v", err)
+			}
+			defer l.Down()
+			for _, p := range sc.Expect {
+				if p.Proto == "" {
+					continue
+				}
+				lt, err := l.TraceLive(lab.TraceRequest{From: p.From, To: p.To, Proto: p.Proto, Port: p.Port})
+				if err != nil {
+					t.Errorf("%s: %v", ProbeName(p), err)
+					continue
+				}
+				if lt.Predicted.Forward.Appliance != "" {
+					continue // the appliance's own forwarding is not predicted
+				}
+				if !lt.Agree {
+					t.Errorf("%s: the engine differs from the prediction:\n  %s", ProbeName(p), strings.Join(lt.Differences, "\n  "))
 				}
 			}
 		})
