@@ -2,10 +2,12 @@ package lab
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"strings"
 
 	"github.com/ec2sim/ec2sim/fabric"
+	"github.com/ec2sim/ec2sim/hypervisor"
 	"github.com/ec2sim/ec2sim/mac"
 	"github.com/ec2sim/ec2sim/scenarios"
 )
@@ -86,4 +88,58 @@ func onPremTarget(st *fabric.State, t string) (uint32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// OutsideStatus is a network outside the VPCs: the simulated internet or an on-premises network.
+type OutsideStatus struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"` // internet or on-prem
+	Namespace string   `json:"namespace"`
+	Hosts     []string `json:"hosts"` // "name address"
+	// Via says how the VPCs reach it: the VPN gateways connected to an on-premises network.
+	Via []string `json:"via,omitempty"`
+}
+
+func (l *Lab) outsideStatus(st *fabric.State) []OutsideStatus {
+	var out []OutsideStatus
+	sc := l.Plan.Scenario
+	if st.Internet != fabric.NoENI {
+		o := OutsideStatus{Name: scenarios.InternetName, Kind: "internet", Namespace: hypervisor.NSName(l.Plan.Lab, scenarios.InternetName)}
+		if sc.Internet != nil {
+			for _, h := range sc.Internet.Hosts {
+				o.Hosts = append(o.Hosts, h.Name+" "+h.IP.String())
+			}
+		}
+		out = append(out, o)
+	}
+	for i, op := range st.OnPrem {
+		o := OutsideStatus{Name: op.Name, Kind: "on-prem", Namespace: hypervisor.NSName(l.Plan.Lab, op.Name)}
+		if n := sc.OnPremNetwork(op.Name); n != nil {
+			for _, h := range n.Hosts {
+				o.Hosts = append(o.Hosts, h.Name+" "+h.IP.String())
+			}
+		}
+		for _, v := range st.VPCs {
+			if v.HasVGW && v.VGW == uint32(i) {
+				o.Via = append(o.Via, fmt.Sprintf("%s of vpc %s", op.ID, v.Name))
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// writeOutside prints the outside networks under the instances of `ec2sim status` and `up`.
+func writeOutside(w io.Writer, nets []OutsideStatus) {
+	for _, o := range nets {
+		label := "on-prem network " + o.Name
+		if o.Kind == "internet" {
+			label = "the internet"
+		}
+		fmt.Fprintf(w, "%s (exec name %s, namespace %s): %s", label, o.Name, o.Namespace, strings.Join(o.Hosts, ", "))
+		if len(o.Via) > 0 {
+			fmt.Fprintf(w, "; via VPN gateway %s", strings.Join(o.Via, ", "))
+		}
+		fmt.Fprintln(w)
+	}
 }

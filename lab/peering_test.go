@@ -65,6 +65,9 @@ func TestOnPremRoundTrip(t *testing.T) {
 	if spec.FromAddr.String() != "192.168.1.10" || spec.FromNS == "" {
 		t.Fatalf("office resolves to %s in %q, want 192.168.1.10 in the corp namespace", spec.FromAddr, spec.FromNS)
 	}
+	if out := l.Status().Outside; len(out) != 1 || out[0].Name != "corp" || len(out[0].Hosts) != 2 || len(out[0].Via) != 1 {
+		t.Errorf("status shows the outside networks as %+v, want corp with its two hosts and one VPN gateway", out)
+	}
 	for _, c := range []struct {
 		from, to, proto string
 		port            int

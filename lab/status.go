@@ -21,6 +21,9 @@ type Status struct {
 	VPCs           []VPCStatus      `json:"vpcs"`
 	SecurityGroups []GroupStatus    `json:"security_groups"`
 	Instances      []InstanceStatus `json:"instances"`
+	// Outside are the networks outside the VPCs: the simulated internet and the on-premises
+	// networks, each a namespace of its own (onprem.go).
+	Outside []OutsideStatus `json:"outside_networks,omitempty"`
 }
 
 // VPCStatus is one VPC.
@@ -101,6 +104,7 @@ func (l *Lab) Status() Status {
 		}
 		s.Instances = append(s.Instances, is)
 	}
+	s.Outside = l.outsideStatus(st)
 	return s
 }
 
@@ -161,4 +165,5 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 		}
 	}
 	tw.Flush()
+	writeOutside(w, s.Outside)
 }
