@@ -70,3 +70,18 @@ func gatewayStatus(st *fabric.State) []string {
 	}
 	return out
 }
+
+// peeredRef checks a rule's group reference added to a running lab: VPC/GROUP of another VPC
+// needs a peering between the two, as the loader requires for the scenario's own rules.
+func peeredRef(sc *scenarios.Scenario, vpc, ref string) error {
+	peer, _, cross := strings.Cut(ref, "/")
+	if !cross || peer == vpc {
+		return nil
+	}
+	for _, p := range sc.Peerings {
+		if p.Peer(vpc) == peer {
+			return nil
+		}
+	}
+	return fmt.Errorf("group %s is in vpc %s, which is not peered with vpc %s; a rule may reference a group of another VPC only across a peering connection", ref, peer, vpc)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/probe"
+	"github.com/ec2sim/ec2sim/scenarios"
 )
 
 // suiteLab brings up a bundled suite under a unique lab name.
@@ -124,5 +125,20 @@ func TestTraceLiveAgreesOnGatewaySuites(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPeeredRef(t *testing.T) {
+	sc := &scenarios.Scenario{Peerings: []*scenarios.Peering{{Name: "a-b", Requester: "a", Accepter: "b"}}}
+	for _, c := range []struct {
+		vpc, ref string
+		ok       bool
+	}{
+		{"a", "web", true}, {"a", "a/web", true}, {"a", "b/app", true}, {"b", "a/web", true},
+		{"a", "c/db", false}, {"c", "a/web", false},
+	} {
+		if err := peeredRef(sc, c.vpc, c.ref); (err == nil) != c.ok {
+			t.Errorf("vpc %s referencing %s: %v, want ok=%v", c.vpc, c.ref, err, c.ok)
+		}
 	}
 }

@@ -262,6 +262,9 @@ func (l *Lab) Authorize(group, direction, spec string) error {
 		if err != nil {
 			return err
 		}
+		if err := peeredRef(l.Plan.Scenario, m.groups[i].vpc, r.Group); err != nil {
+			return fmt.Errorf("security group %s: %w", m.groups[i].name, err)
+		}
 		er, err := m.engineRule(m.groups[i].vpc, r)
 		if err != nil {
 			return fmt.Errorf("security group %s: %w", m.groups[i].name, err)
