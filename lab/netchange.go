@@ -34,6 +34,9 @@ func (l *Lab) changeState(fn func(st *fabric.State) error) error {
 	n.RouteTables = slices.Clone(cur.RouteTables)
 	n.ACLs = slices.Clone(cur.ACLs)
 	n.Subnets = slices.Clone(cur.Subnets)
+	// Index gives every VPC new lookup maps and fills them: on a shared VPCs array that would
+	// write into maps the engine's goroutines are reading through the published snapshot.
+	n.VPCs = slices.Clone(cur.VPCs)
 	if err := fn(&n); err != nil {
 		return err
 	}
