@@ -209,3 +209,23 @@ func TestTraceBlockersThroughVGW(t *testing.T) {
 		t.Errorf("a -> on-prem without a VPN gateway: reachable %v, blockers %+v", res.Forward.Reachable, res.Forward.Blockers)
 	}
 }
+
+// A changed snapshot keeps the gateways: the peerings, the on-premises networks and the
+// internet gateway's MAC (which clone once forgot, cutting the internet off after a
+// source/dest check change).
+func TestSnapshotChangeKeepsGateways(t *testing.T) {
+	st := peeredState(t)
+	st.IGWMAC = mac.HW{2, 0, 0, 0, 9, 9}
+	n, err := st.WithSourceDestCheck(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.IGWMAC != st.IGWMAC || len(n.Peerings) != 2 || len(n.OnPrem) != 1 {
+		t.Fatalf("after a change: IGW MAC %s, %d peerings, %d on-prem networks", n.IGWMAC, len(n.Peerings), len(n.OnPrem))
+	}
+	var v Verdict
+	Decide(ipPkt(n.ENIs[0].Identity.MAC, n.VPCs[0].RouterMAC, "10.0.1.10", "10.1.1.10"), 0, n, nil, &v)
+	if v.Action != Deliver {
+		t.Errorf("a -> b over the peering after a change: %s %s", v.Action, v.Reason)
+	}
+}
