@@ -229,3 +229,42 @@ func TestSnapshotChangeKeepsGateways(t *testing.T) {
 		t.Errorf("a -> b over the peering after a change: %s %s", v.Action, v.Reason)
 	}
 }
+
+// Over a peering the outbound ACL of the sender's subnet and the inbound ACL of the receiver's
+// subnet apply, each in its own VPC.
+func TestPeeringRunsBothSubnetsACLs(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	all := ACLEntry{Number: 100, Allow: true, Proto: -1, ICMPType: -1, ICMPCode: -1, CIDR: pfx("0.0.0.0/0")}
+	deny := func(c string) ACLEntry {
+		return ACLEntry{Number: 50, Allow: false, Proto: -1, ICMPType: -1, ICMPCode: -1, CIDR: pfx(c)}
+	}
+	for _, c := range []struct {
+		name        string
+		aOut, bIn   []ACLEntry
+		reason      Reason
+		where, rule int
+	}{
+		{"both allow", []ACLEntry{all}, []ACLEntry{all}, ReasonDelivered, -1, 0},
+		{"a's subnet denies out to b", []ACLEntry{deny("10.1.0.0/16"), all}, []ACLEntry{all}, ReasonNACLOutbound, 0, 50},
+		{"b's subnet denies in from a", []ACLEntry{all}, []ACLEntry{deny("10.0.0.0/16"), all}, ReasonNACLInbound, 1, 50},
+	} {
+		st := peeredState(t)
+		st.ACLs = append(st.ACLs, NewACL("a-acl", "acl-a", []ACLEntry{all}, c.aOut), NewACL("b-acl", "acl-b", c.bIn, []ACLEntry{all}))
+		st.Subnets[0].ACL, st.Subnets[1].ACL = 1, 2
+		if err := st.index(); err != nil {
+			t.Fatal(err)
+		}
+		var v Verdict
+		Decide(ipPkt(st.ENIs[0].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", "10.1.1.10"), 0, st, nil, &v)
+		if v.Reason != c.reason {
+			t.Errorf("%s: %s %s, want %s", c.name, v.Action, v.Reason, c.reason)
+			continue
+		}
+		if c.where >= 0 {
+			s := v.Steps[v.NSteps-1]
+			if int(s.Where) != c.where || int(s.Rule) != c.rule {
+				t.Errorf("%s: decided by subnet %d rule %d, want subnet %d rule %d", c.name, s.Where, s.Rule, c.where, c.rule)
+			}
+		}
+	}
+}
