@@ -268,3 +268,22 @@ func TestPeeringRunsBothSubnetsACLs(t *testing.T) {
 		}
 	}
 }
+
+// Flow logs' traffic-path of a sender's egress record: 4 through a peering, 3 through a VPN
+// gateway, 1 inside the VPC.
+func TestFlowEventsTrafficPathThroughGateways(t *testing.T) {
+	st := peeredState(t)
+	for _, c := range []struct {
+		dst  string
+		path uint8
+	}{{"10.1.1.10", 4}, {"192.168.1.10", 3}} {
+		p := ipPkt(st.ENIs[0].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", c.dst)
+		var v Verdict
+		Decide(p, 0, st, nil, &v)
+		var ev [2]FlowEvent
+		n := FlowEvents(st, p, &v, &ev)
+		if n == 0 || !ev[0].Egress || ev[0].TrafficPath != c.path {
+			t.Errorf("a -> %s: %d events %+v, want an egress record with traffic-path %d", c.dst, n, ev[:n], c.path)
+		}
+	}
+}
