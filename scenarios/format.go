@@ -151,6 +151,13 @@ func Format(sc *Scenario) ([]byte, error) {
 		}
 		add(root, "expect", probes)
 	}
+	if len(sc.Matrices) > 0 {
+		ms := sequence(false)
+		for _, m := range sc.Matrices {
+			ms.Content = append(ms.Content, formatMatrix(m, false))
+		}
+		add(root, "matrix", ms)
+	}
 	if len(sc.Steps) > 0 {
 		steps := sequence(false)
 		for _, st := range sc.Steps {
@@ -158,6 +165,8 @@ func Format(sc *Scenario) ([]byte, error) {
 			switch st.Kind {
 			case "probe":
 				add(m, "probe", formatProbe(st.Probe))
+			case "matrix":
+				add(m, "matrix", formatMatrix(st.Matrix, true))
 			case "hold":
 				h := mapping(true)
 				addStr(h, "name", st.Hold.Name)

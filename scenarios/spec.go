@@ -44,6 +44,7 @@ const (
 	kNATGateway = "nat_gateway"
 	kPeering    = "peering"
 	kOnPrem     = "on_prem"
+	kMatrix     = "matrix"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -63,7 +64,18 @@ func formatSpec() map[string][]field {
 			{"clock", "object:" + kClock, false},
 			{"hypervisor", "object:" + kHypervisor, false},
 			{"expect", "list:" + kProbe, false},
+			{"matrix", "list:" + kMatrix, false},
 			{"steps", "list:" + kStep, false},
+		},
+		kMatrix: {
+			{"name", "string", false},
+			{"description", "string", false},
+			{"from", "list:string", true},
+			{"to", "list:string", true},
+			{"ports", "list:string", true},
+			{"expect", "map:string", false},
+			{"allow", "list:string", false},
+			{"timeout", "duration", false},
 		},
 		kStep: {
 			{"probe", "object:" + kProbe, false},
@@ -76,6 +88,7 @@ func formatSpec() map[string][]field {
 			{"exec", "object:" + kExecStep, false},
 			{"flows", "object:" + kFlowsStep, false},
 			{"wait", "duration", false},
+			{"matrix", "object:" + kMatrix, false},
 			{"description", "string", false},
 		},
 		kHoldStep: {
