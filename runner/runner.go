@@ -38,19 +38,24 @@ type ProbeResult struct {
 	Passed   bool          `json:"passed"`
 	Detail   string        `json:"detail"`
 	Duration time.Duration `json:"duration_ns"`
+	// Matrix holds a matrix's tables; Expected and Observed then summarise them.
+	Matrix *MatrixResult `json:"matrix,omitempty"`
 }
 
 // FileResult is one scenario file's outcome.
 type FileResult struct {
-	File     string        `json:"file"`
-	Scenario string        `json:"scenario,omitempty"`
-	Lab      string        `json:"lab,omitempty"`
-	Error    string        `json:"error,omitempty"` // the file could not be run at all
-	Invalid  bool          `json:"invalid,omitempty"`
-	Probes   []ProbeResult `json:"probes"`
-	Up       time.Duration `json:"up_ns"`
-	Down     time.Duration `json:"down_ns"`
-	Duration time.Duration `json:"duration_ns"`
+	File     string `json:"file"`
+	Scenario string `json:"scenario,omitempty"`
+	Lab      string `json:"lab,omitempty"`
+	Error    string `json:"error,omitempty"` // the file could not be run at all
+	Invalid  bool   `json:"invalid,omitempty"`
+	// ClockSpeed is the lab clock's speed when it was not real time: the engine's timers ran
+	// this many times faster, so the run's timings are not AWS's.
+	ClockSpeed float64       `json:"clock_speed,omitempty"`
+	Probes     []ProbeResult `json:"probes"`
+	Up         time.Duration `json:"up_ns"`
+	Down       time.Duration `json:"down_ns"`
+	Duration   time.Duration `json:"duration_ns"`
 }
 
 // Passed reports whether the file ran and every probe passed.
@@ -101,6 +106,9 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 	}
 	res.Scenario = sc.Name
 	res.Lab = testLabName(sc.Name)
+	if sc.Clock.Speed != scenarios.DefaultClockSpeed {
+		res.ClockSpeed = sc.Clock.Speed
+	}
 	plan, err := lab.NewPlan(sc, res.Lab)
 	if err != nil {
 		res.Error, res.Invalid = err.Error(), true
@@ -130,6 +138,16 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 		res.Down = time.Since(t)
 	}()
 	res.Probes = runProbes(ctx, l, sc.Expect, opts, progress)
+	for _, m := range sc.Matrices {
+		if ctx.Err() != nil {
+			break
+		}
+		r := runMatrix(ctx, l, m, opts)
+		res.Probes = append(res.Probes, r)
+		if progress != nil {
+			progress(&res.Probes[len(res.Probes)-1])
+		}
+	}
 	res.Probes = append(res.Probes, runSteps(ctx, l, sc.Steps, opts, progress)...)
 	if ctx.Err() != nil {
 		res.Error = "interrupted"

@@ -47,6 +47,9 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 		case "probe":
 			r = runProbe(l, st.Probe, opts)
 			r.Name = fmt.Sprintf("step %d: %s", i+1, r.Name)
+		case "matrix":
+			r = runMatrix(ctx, l, st.Matrix, opts)
+			r.Name = fmt.Sprintf("step %d: %s", i+1, r.Name)
 		case "hold":
 			var h *heldConn
 			h, err = hold(l, st.Hold)
@@ -75,7 +78,7 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 			}
 		}
 		switch st.Kind {
-		case "probe", "held":
+		case "probe", "held", "matrix":
 		default:
 			r.Observed, r.Passed, r.Detail = "ok", err == nil, "done"
 			if err != nil {

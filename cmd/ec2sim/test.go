@@ -77,6 +77,9 @@ func runTest(args []string) error {
 			w := &reports[i]
 			fmt.Fprintf(w, "%s\n", f)
 			r := runner.RunFile(ctx, f, runner.Options{Timeout: *timeout}, func(p *runner.ProbeResult) { runner.WriteProbeLine(w, p) })
+			if r.ClockSpeed != 0 {
+				fmt.Fprintf(w, "  NOTE  %s\n", runner.ClockNote(r.ClockSpeed))
+			}
 			if r.Error != "" {
 				fmt.Fprintf(w, "  ERROR %s\n", r.Error)
 			}
