@@ -68,3 +68,21 @@ func TestBadMatrices(t *testing.T) {
 		})
 	}
 }
+
+func TestBadSendSteps(t *testing.T) {
+	head := instancesFile("  a: {subnet: main/a}", "  b: {subnet: main/a}") + "steps:\n"
+	cases := []struct{ step, at, msg string }{
+		{`{send: {from: a, to: b, packet: icmp, arrives: true}}`, "12:37", `packet "icmp": want one of udp, syn, syn-ack, fragments, gre, sctp`},
+		{`{send: {from: a, to: b, src_mac: "02:00", arrives: false}}`, "12:38", `src_mac "02:00": want a MAC address`},
+		{`{send: {from: zz, to: b, arrives: false}}`, "12:19", `from "zz": want an instance`},
+		{`{send: {from: a, to: b, packet: gre, port: 5, arrives: false}}`, "12:48", `gre has no ports`},
+		{`{send: {from: a, to: b, arrives: false, seen_src: 10.0.1.5}}`, "12:55", `seen_src with arrives: false`},
+		{`{send: {from: a, to: b}}`, "12:12", `missing required field "arrives"`},
+	}
+	for _, c := range cases {
+		_, err := Parse("t.yaml", []byte(head+"  - "+c.step+"\n"))
+		require.Error(t, err, c.step)
+		assert.Contains(t, err.Error(), "t.yaml:"+c.at+": ", c.step)
+		assert.Contains(t, err.Error(), c.msg, c.step)
+	}
+}

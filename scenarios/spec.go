@@ -45,6 +45,7 @@ const (
 	kPeering    = "peering"
 	kOnPrem     = "on_prem"
 	kMatrix     = "matrix"
+	kSendStep   = "send_step"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -89,7 +90,19 @@ func formatSpec() map[string][]field {
 			{"flows", "object:" + kFlowsStep, false},
 			{"wait", "duration", false},
 			{"matrix", "object:" + kMatrix, false},
+			{"send", "object:" + kSendStep, false},
 			{"description", "string", false},
+		},
+		kSendStep: {
+			{"from", "string", true},
+			{"to", "string", true},
+			{"packet", "string", false},
+			{"port", "int", false},
+			{"src_ip", "ip", false},
+			{"src_mac", "string", false},
+			{"arrives", "bool", true},
+			{"seen_src", "ip", false},
+			{"timeout", "duration", false},
 		},
 		kHoldStep: {
 			{"name", "string", true},

@@ -22,6 +22,7 @@ type Step struct {
 	Exec        *ExecStep  // exec: run a command inside an instance
 	Flows       *FlowsStep // flows: a flow log holds (or not) a record
 	Matrix      *Matrix    // matrix: a reachability matrix
+	Send        *SendStep  // send: a crafted packet
 	Wait        time.Duration
 	Description string
 	Pos         Pos
@@ -58,7 +59,7 @@ type ExecStep struct {
 	Output   string // a substring the combined output must contain; "" = no check
 }
 
-var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait", "matrix"}
+var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait", "matrix", "send"}
 
 func (d *decoder) step(i int, n *yaml.Node) *Step {
 	st := &Step{Pos: d.pos(d.resolve(n))}
@@ -142,6 +143,8 @@ func (d *decoder) step(i int, n *yaml.Node) *Step {
 			st.Wait, _ = d.duration(v, what+": wait")
 		case "matrix":
 			st.Matrix = d.matrix(what+": matrix", v)
+		case "send":
+			st.Send = d.send(what+": send", v)
 		}
 	})
 	if len(kinds) != 1 {
@@ -205,6 +208,8 @@ func (v *validator) steps() {
 			}
 		case "matrix":
 			v.matrix(what+": matrix", st.Matrix)
+		case "send":
+			v.send(what+": send", st.Send, at)
 		case "wait":
 			if st.Wait <= 0 || st.Wait > maxProbeTimeout {
 				v.p.errorf(at, "%s: wait %s: want a positive duration up to %s", what, st.Wait, maxProbeTimeout)
