@@ -206,24 +206,30 @@ func (r *MatrixResult) Difference() []string {
 
 // WriteTables prints the expected, observed and difference tables and the "N wrong, M correct"
 // line. A passing matrix prints only its observed table: the other two would repeat it.
-func (r *MatrixResult) WriteTables(w io.Writer, indent string) {
+func (r *MatrixResult) WriteTables(w io.Writer, indent string) { r.writeTables(w, indent, Style{}) }
+
+func (r *MatrixResult) writeTables(w io.Writer, indent string, st Style) {
 	if r.Wrong == 0 {
-		r.writeTable(w, indent, "observed (as expected)", r.Observed)
+		r.writeTable(w, indent, "observed (as expected)", r.Observed, st)
 	} else {
-		r.writeTable(w, indent, "expected", r.Expected)
-		r.writeTable(w, indent, "observed", r.Observed)
-		r.writeTable(w, indent, "difference, ! = wrong", r.Difference())
+		r.writeTable(w, indent, "expected", r.Expected, st)
+		r.writeTable(w, indent, "observed", r.Observed, st)
+		r.writeTable(w, indent, "difference, ! = wrong", r.Difference(), st)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "%s%s\n", indent, e)
 	}
-	fmt.Fprintf(w, "%s%d wrong, %d correct\n", indent, r.Wrong, r.Correct)
+	summary := fmt.Sprintf("%d wrong, %d correct", r.Wrong, r.Correct)
+	if r.Wrong > 0 {
+		summary = st.paint(ansiRed+ansiBold, summary)
+	}
+	fmt.Fprintf(w, "%s%s\n", indent, summary)
 }
 
 // writeTable prints one table in the form a matrix's expect: rows are written: a row per
 // source, a group of cells per target (one cell per port, in the order of Ports), so an
 // observed row can be pasted into a scenario file.
-func (r *MatrixResult) writeTable(w io.Writer, indent, title string, rows []string) {
+func (r *MatrixResult) writeTable(w io.Writer, indent, title string, rows []string, st Style) {
 	np := max(1, len(r.Ports))
 	gw := np // a group is as wide as its cells or its target's name
 	for _, t := range r.To {
@@ -248,7 +254,8 @@ func (r *MatrixResult) writeTable(w io.Writer, indent, title string, rows []stri
 	for s, f := range r.From {
 		b.WriteString(indent + "  " + pad(f, lw))
 		for t := range r.To {
-			b.WriteString("  " + pad(rows[s][t*np:(t+1)*np], gw))
+			cells := rows[s][t*np : (t+1)*np]
+			b.WriteString("  " + strings.ReplaceAll(cells, "!", st.paint(ansiRed+ansiBold, "!")) + strings.Repeat(" ", gw-len(cells)))
 		}
 		b.WriteString("\n")
 	}

@@ -112,9 +112,16 @@ func WriteJUnitFile(path string, results []*FileResult) error {
 }
 
 // WriteSummary prints one row per file: its scenario, probes passed and failed, and time.
-func WriteSummary(w io.Writer, results []*FileResult) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nRESULT\tSCENARIO\tFILE\tPASSED\tFAILED\tTIME")
+func WriteSummary(w io.Writer, results []*FileResult) { WriteSummaryStyle(w, results, Style{}) }
+
+// WriteSummaryStyle is WriteSummary in a style.
+func WriteSummaryStyle(w io.Writer, results []*FileResult, st Style) {
+	// The table is laid out plain and coloured after: tabwriter would count escape codes as
+	// width and misalign the columns.
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESULT\tSCENARIO\tFILE\tPASSED\tFAILED\tTIME")
+	words := []string{""}
 	for _, r := range results {
 		p, f := r.Counts()
 		res := "ok"
@@ -126,20 +133,31 @@ func WriteSummary(w io.Writer, results []*FileResult) {
 		case f > 0:
 			res = "FAIL"
 		}
+		words = append(words, res)
+		if r.ClockSpeed != 0 {
+			res += fmt.Sprintf(" (clock %gx)", r.ClockSpeed)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.1fs\n", res, r.Scenario, r.File, p, f, r.Duration.Seconds())
 	}
 	tw.Flush()
+	io.WriteString(w, "\n")
+	for i, line := range strings.SplitAfter(b.String(), "\n") {
+		if i > 0 && i < len(words) {
+			line = st.Result(words[i]) + strings.TrimPrefix(line, words[i])
+		}
+		io.WriteString(w, line)
+	}
 }
 
 // WriteProbeLine prints one line per probe.
-func WriteProbeLine(w io.Writer, p *ProbeResult) {
-	mark := "PASS"
-	if !p.Passed {
-		mark = "FAIL"
-	}
+func WriteProbeLine(w io.Writer, p *ProbeResult) { WriteProbeLineStyle(w, p, Style{}) }
+
+// WriteProbeLineStyle is WriteProbeLine in a style.
+func WriteProbeLineStyle(w io.Writer, p *ProbeResult, st Style) {
+	mark := st.Mark(p.Passed)
 	if p.Matrix != nil {
 		fmt.Fprintf(w, "  %s  %s: %s (%s)\n", mark, p.Name, p.Detail, p.Duration.Round(time.Millisecond))
-		p.Matrix.WriteTables(w, "        ")
+		p.Matrix.writeTables(w, "        ", st)
 		return
 	}
 	fmt.Fprintf(w, "  %s  %-40s expected %-5s observed %-5s (%s, %s)\n", mark, p.Name, p.Expected, p.Observed, p.Detail, p.Duration.Round(time.Millisecond))
