@@ -64,9 +64,9 @@ func (s Style) Result(word string) string {
 // Progress is the runner's progress line: how many files and probes are done, and what runs.
 // Methods are safe from several goroutines; with Style.Progress off they print nothing.
 type Progress struct {
-	w     io.Writer
-	style Style
-	mu    sync.Mutex
+	w                                io.Writer
+	style                            Style
+	mu                               sync.Mutex
 	files, filesDone, passed, failed int
 	running                          []string
 	shown                            bool
