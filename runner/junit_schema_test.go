@@ -19,23 +19,25 @@ import (
 // of a simple type (text) or a complex type with a sequence of element references and
 // attributes.
 type xsd struct {
-	Elements []struct {
-		Name    string `xml:"name,attr"`
-		Type    string `xml:"type,attr"`
-		Complex *struct {
-			Mixed    bool `xml:"mixed,attr"`
-			Sequence []struct {
-				Ref       string `xml:"ref,attr"`
-				MinOccurs string `xml:"minOccurs,attr"`
-				MaxOccurs string `xml:"maxOccurs,attr"`
-			} `xml:"sequence>element"`
-			Attributes []struct {
-				Name string `xml:"name,attr"`
-				Type string `xml:"type,attr"`
-				Use  string `xml:"use,attr"`
-			} `xml:"attribute"`
-		} `xml:"complexType"`
-	} `xml:"element"`
+	Elements []xsdElement `xml:"element"`
+}
+
+type xsdElement struct {
+	Name    string `xml:"name,attr"`
+	Type    string `xml:"type,attr"`
+	Complex *struct {
+		Mixed    bool `xml:"mixed,attr"`
+		Sequence []struct {
+			Ref       string `xml:"ref,attr"`
+			MinOccurs string `xml:"minOccurs,attr"`
+			MaxOccurs string `xml:"maxOccurs,attr"`
+		} `xml:"sequence>element"`
+		Attributes []struct {
+			Name string `xml:"name,attr"`
+			Type string `xml:"type,attr"`
+			Use  string `xml:"use,attr"`
+		} `xml:"attribute"`
+	} `xml:"complexType"`
 }
 
 // xmlNode is an element of a document: its attributes, children and text.
@@ -90,23 +92,7 @@ func (s *xsd) validate(n *xmlNode) []string {
 	bad := func(format string, a ...any) {
 		errs = append(errs, fmt.Sprintf("line %d: <%s>: ", n.line, n.name)+fmt.Sprintf(format, a...))
 	}
-	var decl *struct {
-		Name    string `xml:"name,attr"`
-		Type    string `xml:"type,attr"`
-		Complex *struct {
-			Mixed    bool `xml:"mixed,attr"`
-			Sequence []struct {
-				Ref       string `xml:"ref,attr"`
-				MinOccurs string `xml:"minOccurs,attr"`
-				MaxOccurs string `xml:"maxOccurs,attr"`
-			} `xml:"sequence>element"`
-			Attributes []struct {
-				Name string `xml:"name,attr"`
-				Type string `xml:"type,attr"`
-				Use  string `xml:"use,attr"`
-			} `xml:"attribute"`
-		} `xml:"complexType"`
-	}
+	var decl *xsdElement
 	for i := range s.Elements {
 		if s.Elements[i].Name == n.name {
 			decl = &s.Elements[i]
