@@ -108,7 +108,7 @@ func runMatrix(ctx context.Context, l *lab.Lab, m *scenarios.Matrix, opts Option
 	}
 	mr.Wrong, mr.Correct = mr.count()
 	pr := ProbeResult{
-		Name: "matrix " + name, Pos: m.Pos.String(), Expected: fmt.Sprintf("%d correct", mr.Wrong+mr.Correct),
+		Name: "matrix " + name, Pos: m.Pos.String(), Expected: fmt.Sprintf("%d cells as written", mr.Wrong+mr.Correct),
 		Observed: fmt.Sprintf("%d wrong", mr.Wrong), Passed: mr.Wrong == 0 && ctx.Err() == nil, Matrix: mr,
 		Detail: fmt.Sprintf("%d wrong, %d correct", mr.Wrong, mr.Correct), Duration: time.Since(start),
 	}
