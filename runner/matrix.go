@@ -27,7 +27,8 @@ type MatrixResult struct {
 	Correct  int      `json:"correct"`
 	// Retried counts the cells probed a second time because the first probe disagreed.
 	Retried int `json:"retried"`
-	// Errors are the probes that could not be set up, by cell ("web-1 -> db-1 tcp/5432: ...").
+	// Errors explain the wrong cells (with a one-line trace) and the probes that could not be
+	// set up, by cell ("web-1 -> db-1 tcp/5432: ...").
 	Errors []string `json:"errors,omitempty"`
 }
 
@@ -101,9 +102,16 @@ func runMatrix(ctx context.Context, l *lab.Lab, m *scenarios.Matrix, opts Option
 	for s := range obs {
 		mr.Observed = append(mr.Observed, string(obs[s]))
 	}
-	for _, e := range errs {
-		if e != "" {
+	for k, e := range errs {
+		c := cells[k]
+		w := c.To*len(m.Ports) + c.Port
+		switch {
+		case e != "":
 			mr.Errors = append(mr.Errors, e)
+		case obs[c.From][w] != m.Expect[c.From][w]:
+			// A wrong cell says where its packet was dropped, or which rules let it through.
+			mr.Errors = append(mr.Errors, fmt.Sprintf("%s: expected %c, observed %c; %s", ProbeName(m.Probe(c)),
+				m.Expect[c.From][w], obs[c.From][w], explainShort(l, m.Probe(c))))
 		}
 	}
 	mr.Wrong, mr.Correct = mr.count()

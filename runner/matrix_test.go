@@ -66,6 +66,8 @@ func TestMatrixWrongExpectationFails(t *testing.T) {
 	assert.GreaterOrEqual(t, p.Matrix.Retried, 1, "a wrong cell is probed twice")
 	assert.Equal(t, []string{"---X.XXX!", ".XX---XX."}, p.Matrix.Difference())
 	assert.Equal(t, []string{"---X.XXXX", ".XX---XX."}, p.Matrix.Observed)
+	require.Len(t, p.Matrix.Errors, 1)
+	assert.Contains(t, p.Matrix.Errors[0], "web -> db tcp/5432: expected ., observed X; trace: forward drop: security-group-ingress [ENI_SG_RULES_MISMATCH", "a wrong cell says where its packet was dropped")
 }
 
 // TestLabClockExpiresConntrack runs the conntrack idle-timeout suite (clock speed 60: a held

@@ -70,6 +70,9 @@ func WriteJUnit(w io.Writer, results []*FileResult) error {
 			if !p.Passed {
 				msg := fmt.Sprintf("expected %s, observed %s", p.Expected, p.Observed)
 				text := fmt.Sprintf("%s: %s: %s", p.Pos, msg, p.Detail)
+				if p.Trace != "" {
+					text += "\n" + p.Trace
+				}
 				if p.Matrix != nil {
 					var b strings.Builder
 					p.Matrix.WriteTables(&b, "")
@@ -161,6 +164,11 @@ func WriteProbeLineStyle(w io.Writer, p *ProbeResult, st Style) {
 		return
 	}
 	fmt.Fprintf(w, "  %s  %-40s expected %-5s observed %-5s (%s, %s)\n", mark, p.Name, p.Expected, p.Observed, p.Detail, p.Duration.Round(time.Millisecond))
+	if p.Trace != "" {
+		for _, line := range strings.Split(strings.TrimRight(p.Trace, "\n"), "\n") {
+			fmt.Fprintf(w, "        %s\n", line)
+		}
+	}
 }
 
 // ClockNote says that a lab clock ran the engine's timers faster than real time.

@@ -40,6 +40,8 @@ type ProbeResult struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Matrix holds a matrix's tables; Expected and Observed then summarise them.
 	Matrix *MatrixResult `json:"matrix,omitempty"`
+	// Trace explains a failed probe: its packet's path through the lab's decision function.
+	Trace string `json:"trace,omitempty"`
 }
 
 // FileResult is one scenario file's outcome.
@@ -238,6 +240,9 @@ func runProbe(l *lab.Lab, p *scenarios.Probe, opts Options) (pr ProbeResult) {
 				pr.Observed = "allow"
 			}
 			pr.Passed = pr.Observed == pr.Expected
+			if !pr.Passed {
+				pr.Trace = explain(l, p)
+			}
 			return pr
 		}
 	}
