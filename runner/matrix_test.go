@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,4 +94,25 @@ func TestLabClockExpiresConntrack(t *testing.T) {
 	last := r.Probes[len(r.Probes)-1]
 	assert.False(t, last.Passed, "on real time the held session outlives two seconds: %+v", last)
 	assert.Equal(t, "allow", last.Observed)
+}
+
+// TestLabClockDrivesFlowLogWindows: AWS's flow-log example with AWS's own 60-second windows,
+// on a lab clock at 30x: the records appear within the steps' default wait (two windows on
+// the lab clock, scaled to 4 real seconds, plus 3), where real time would take minutes.
+func TestLabClockDrivesFlowLogWindows(t *testing.T) {
+	needRoot(t)
+	data, err := os.ReadFile("../scenarios/suites/aws-flow-log-ping.yaml")
+	require.NoError(t, err)
+	s := strings.Replace(string(data), "    interval: 2s\n", "    interval: 60\n", 1)
+	s = strings.Replace(s, "\nvpcs:\n", "\nclock: {speed: 30}\nvpcs:\n", 1)
+	require.Contains(t, s, "interval: 60\n")
+	require.Contains(t, s, "clock: {speed: 30}")
+	f := filepath.Join(t.TempDir(), "flow-log-clock.yaml")
+	require.NoError(t, os.WriteFile(f, []byte(s), 0o644))
+	start := time.Now()
+	r := RunFile(context.Background(), f, Options{}, nil)
+	require.Empty(t, r.Error)
+	assert.True(t, r.Passed(), "%+v", r.Probes)
+	assert.Equal(t, float64(30), r.ClockSpeed)
+	assert.Less(t, time.Since(start), 60*time.Second, "three 60-second windows passed in real time")
 }
