@@ -1,6 +1,11 @@
 // Package probe sends real traffic between instances: a listener made inside the target's network
 // namespace, a client made inside the source's, and the kernels of both doing the work. A probe
 // reports whether the exchange completed, so a scenario can assert allow or deny on real packets.
+//
+// Send (crafted.go) is the other kind: a packet written byte by byte — spoofed source, forged
+// flags, fragments, other IP protocols — sent from a raw AF_PACKET socket inside the sender, and
+// looked for by a capture inside the destination, so anti-spoofing and stateful filtering are
+// tested on packets no well-behaved kernel would send.
 package probe
 
 import (

@@ -1,6 +1,8 @@
 // Package runner runs scenario files as tests: it brings each lab up in this process, sends the
-// scenario's probes as real traffic, compares what happened with what the file expects, tears the
-// lab down whatever happens, and reports the results as text, JSON or JUnit XML.
+// scenario's probes, matrix cells and steps as real traffic, compares what happened with what the
+// file expects, tears the lab down whatever happens, and reports the results as text (coloured,
+// with a progress line, on a terminal), JSON or JUnit XML. A failed probe carries its packet's
+// trace through the lab's decision function; a run on a lab clock says so in every report.
 package runner
 
 import (
