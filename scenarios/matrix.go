@@ -255,7 +255,7 @@ func (v *validator) matrixRows(what string, m *Matrix, width int) {
 	for i, s := range m.From {
 		index[s] = i
 	}
-	layout := fmt.Sprintf("%d targets x %d ports", len(m.To), len(m.Ports))
+	layout := fmt.Sprintf("%s x %s", count(len(m.To), "target"), count(len(m.Ports), "port"))
 	got := map[string]bool{}
 	for k, r := range m.rows {
 		s, ok := index[r.source]
@@ -424,4 +424,12 @@ func portNames(ps []MatrixPort) []string {
 		out[i] = p.String()
 	}
 	return out
+}
+
+// count is "1 target" or "4 targets".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

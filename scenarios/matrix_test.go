@@ -51,7 +51,7 @@ func TestBadMatrices(t *testing.T) {
 		{"allow outside the axes", matrixAxes + "    allow: [\"a -> c udp/53\"]\n", "16:13", `port "udp/53" is not in ports`},
 		{"allow syntax", matrixAxes + "    allow: [\"a to c icmp\"]\n", "16:13", `want "SOURCE -> TARGET PORT"`},
 		{"unknown field", matrixAxes + "    expected: {}\n", "16:5", `unknown field "expected" (did you mean "expect"?)`},
-		{"step matrix", "  []\nsteps:\n  - matrix: {from: [a], to: [b], ports: [icmp], expect: {a: \"..\"}}\n", "15:63", `row "a" has more than 1 cells`},
+		{"step matrix", "  []\nsteps:\n  - matrix: {from: [a], to: [b], ports: [icmp], expect: {a: \"..\"}}\n", "15:63", `row "a" has more than 1 cells (1 target x 1 port)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
