@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ec2sim/ec2sim/runner"
@@ -37,19 +36,7 @@ func benchSuites(ctx context.Context, env *Env) ([]Result, error) {
 	var samples []float64
 	for r := range env.Runs {
 		start := time.Now()
-		results := make([]*runner.FileResult, len(files))
-		sem := make(chan struct{}, suiteParallelism)
-		var wg sync.WaitGroup
-		for i, f := range files {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				results[i] = runner.RunFile(ctx, f, runner.Options{}, nil)
-			}()
-		}
-		wg.Wait()
+		results := runner.RunFiles(ctx, files, suiteParallelism, runner.Options{})
 		took := time.Since(start)
 		probes := 0
 		for _, res := range results {

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ec2sim/ec2sim/hypervisor"
@@ -157,6 +158,25 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 		res.Error = "interrupted"
 	}
 	return res
+}
+
+// RunFiles runs files parallel at a time, each in its own lab, and returns their results in the
+// order given.
+func RunFiles(ctx context.Context, files []string, parallel int, opts Options) []*FileResult {
+	results := make([]*FileResult, len(files))
+	sem := make(chan struct{}, max(1, parallel))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = RunFile(ctx, f, opts, nil)
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // probeParallelism bounds how many probes run at once. Deny probes spend their whole timeout

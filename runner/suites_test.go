@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,19 +17,7 @@ func TestBundledSuitesPass(t *testing.T) {
 	needRoot(t)
 	files, _ := filepath.Glob("../scenarios/suites/*.yaml")
 	require.NotEmpty(t, files)
-	results := make([]*FileResult, len(files))
-	sem := make(chan struct{}, 2)
-	var wg sync.WaitGroup
-	for i, f := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = RunFile(context.Background(), f, Options{}, nil)
-		}()
-	}
-	wg.Wait()
+	results := RunFiles(context.Background(), files, 2, Options{})
 	for i, r := range results {
 		if !r.Passed() {
 			var failed []string

@@ -47,8 +47,14 @@ func TestInterruptDuringMatrixLeavesNothing(t *testing.T) {
     timeout: 5s
     allow: []
 `
-	file := writeFile(t, "slow-matrix.yaml", body)
-	cmd := exec.Command(binPath, "test", file)
+	interruptRun(t, scen, writeFile(t, "slow-matrix.yaml", body))
+}
+
+// interruptRun starts `ec2sim test FILE...`, sends SIGINT after a second and a half, and checks
+// that the run exits 1, says it was interrupted and leaves no lab whose name starts with scen.
+func interruptRun(t *testing.T, scen string, files ...string) {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"test"}, files...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -66,5 +72,8 @@ func TestInterruptDuringMatrixLeavesNothing(t *testing.T) {
 			t.Errorf("lab %s left after Ctrl-C:\n%s", l, out.String())
 			lab.Teardown(l)
 		}
+	}
+	if !strings.Contains(out.String(), "interrupted") {
+		t.Errorf("the report does not say it was interrupted:\n%s", out.String())
 	}
 }
