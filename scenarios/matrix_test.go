@@ -86,3 +86,23 @@ func TestBadSendSteps(t *testing.T) {
 		assert.Contains(t, err.Error(), c.msg, c.step)
 	}
 }
+
+// FuzzParseMatrixPort: a port that parses prints back to itself and parses to the same value.
+func FuzzParseMatrixPort(f *testing.F) {
+	for _, s := range []string{"tcp/22", "udp/53", "icmp", "tcp/0", "tcp/65536", "sctp/1", "tcp/+22", "tcp/022", "tcp/", "/22", "icmp/8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseMatrixPort(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseMatrixPort(p.String())
+		if err != nil || back != p {
+			t.Fatalf("%q parsed as %+v, which prints as %q and parses back as %+v, %v", s, p, p.String(), back, err)
+		}
+		if p.Proto == "icmp" && p.Port != 0 || p.Proto != "icmp" && (p.Port < 1 || p.Port > 65535) {
+			t.Fatalf("%q parsed as %+v", s, p)
+		}
+	})
+}
