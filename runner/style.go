@@ -16,6 +16,9 @@ import (
 type Style struct {
 	Color    bool // ANSI colours: PASS green, FAIL and wrong cells red
 	Progress bool // a progress line, redrawn in place
+	// Width is the terminal's width in columns (0: unknown); the progress line stays shorter,
+	// or it would wrap and \r could not redraw it.
+	Width int
 }
 
 // StyleFor decides the style for f: colours and progress only on a terminal, and colours not
@@ -28,7 +31,11 @@ func StyleFor(f *os.File, getenv func(string) string) Style {
 		return Style{}
 	}
 	dumb := getenv("TERM") == "dumb"
-	return Style{Color: getenv("NO_COLOR") == "" && !dumb, Progress: !dumb}
+	st := Style{Color: getenv("NO_COLOR") == "" && !dumb, Progress: !dumb}
+	if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
+		st.Width = int(ws.Col)
+	}
+	return st
 }
 
 const (
@@ -149,8 +156,12 @@ func (p *Progress) drawLocked() {
 		return
 	}
 	line := p.Line()
-	if len(line) > 150 {
-		line = line[:147] + "..." // one terminal line, or \r cannot redraw it
+	width := p.style.Width
+	if width <= 0 {
+		width = 80
+	}
+	if len(line) > width-1 {
+		line = line[:max(0, width-4)] + "..." // one terminal line, or \r cannot redraw it
 	}
 	io.WriteString(p.w, "\r\x1b[K"+line)
 	p.shown = true

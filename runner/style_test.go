@@ -41,9 +41,11 @@ func TestStyleFor(t *testing.T) {
 		}
 	}
 	tty := openPTY(t)
-	assert.Equal(t, Style{Color: true, Progress: true}, StyleFor(tty, env("TERM", "xterm")))
-	assert.Equal(t, Style{Color: false, Progress: true}, StyleFor(tty, env("NO_COLOR", "1")), "NO_COLOR turns colours off, not progress")
-	assert.Equal(t, Style{}, StyleFor(tty, env("TERM", "dumb")))
+	require.NoError(t, unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 100}))
+	assert.Equal(t, Style{Color: true, Progress: true, Width: 100}, StyleFor(tty, env("TERM", "xterm")))
+	assert.Equal(t, Style{Color: false, Progress: true, Width: 100}, StyleFor(tty, env("NO_COLOR", "1")), "NO_COLOR turns colours off, not progress")
+	assert.False(t, StyleFor(tty, env("TERM", "dumb")).Color)
+	assert.False(t, StyleFor(tty, env("TERM", "dumb")).Progress)
 	f, err := os.CreateTemp(t.TempDir(), "out")
 	require.NoError(t, err)
 	defer f.Close()
@@ -92,6 +94,10 @@ func TestProgressLine(t *testing.T) {
 	out := b.String()
 	assert.True(t, strings.HasSuffix(out, "\r\x1b[K"+p.Line()), "the line is redrawn after the report: %q", out)
 	assert.Contains(t, out, "\r\x1b[Ka.yaml\n", "the line is cleared before the report")
+	b.Reset()
+	p.style.Width = 20
+	p.Start("a-long-file-name.yaml")
+	assert.Equal(t, "\r\x1b[K[1/3 files] 1 pa...", b.String(), "the line fits the terminal (19 of 20 columns)")
 	b.Reset()
 	p.Clear()
 	assert.Equal(t, "\r\x1b[K", b.String())
