@@ -5,7 +5,7 @@ PKGS    := ./...
 # Root tests bring up namespaces; keep them from starving the 2-core machines this runs on.
 TESTFLAGS ?= -count=1 -timeout 15m -p 2
 
-.PHONY: all build test unit demo bench lint deps clean fuzz
+.PHONY: all build test unit demo bench lint deps clean fuzz docs
 
 all: build
 
@@ -30,6 +30,10 @@ unit:
 # Build, then run every bundled scenario suite and print the results.
 demo: deps build
 	./$(BIN) test scenarios/suites/*.yaml
+
+# Regenerate docs/scenario-reference.md from the scenario schema (a test fails when it is stale).
+docs:
+	$(GO) generate ./scenarios
 
 bench: deps build
 	$(GO) run ./bench -out bench-results.json

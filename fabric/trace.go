@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 
 	"github.com/ec2sim/ec2sim/fabric/packet"
@@ -425,4 +426,28 @@ func ruleNum(n int) string {
 		return "*"
 	}
 	return fmt.Sprint(n)
+}
+
+// WriteText prints one direction of a trace for a person: each hop with its verdict, the rule,
+// route or check that decided and Reachability Analyzer's code, then every blocking component.
+// `ec2sim trace` and the scenario runner's failure reports print paths with it.
+func (p *PathResult) WriteText(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s path: %s\n", name, p.Verdict)
+	for _, h := range p.Hops {
+		mark := "ok  "
+		if !h.OK {
+			mark = "DROP"
+		}
+		fmt.Fprintf(w, "  %s %-17s %s: %s", mark, h.Stage, h.Component, h.Detail)
+		if h.Code != "" {
+			fmt.Fprintf(w, " [%s]", h.Code)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(p.Blockers) > 0 {
+		fmt.Fprintf(w, "  blocked by %d component(s):\n", len(p.Blockers))
+		for _, b := range p.Blockers {
+			fmt.Fprintf(w, "    %s  %s: %s\n", b.Code, b.Component, b.Detail)
+		}
+	}
 }

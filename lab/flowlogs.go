@@ -147,7 +147,7 @@ func (l *Lab) CreateFlowLog(spec FlowLogSpec) (FlowLogInfo, error) {
 	if spec.JSON {
 		cfg.Destination.Encoding = flowlog.EncodingJSON
 	}
-	lg, err := flowlog.Open(cfg, time.Now)
+	lg, err := flowlog.Open(cfg, l.clock().Now)
 	if err != nil {
 		return FlowLogInfo{}, err
 	}
@@ -189,7 +189,7 @@ func (l *Lab) DeleteFlowLog(id string) error {
 		return fmt.Errorf("no flow log %q", id)
 	}
 	fl.logs.Store(&keep)
-	return found.log.Close(time.Now())
+	return found.log.Close(l.clock().Now())
 }
 
 // FlowLogList lists the active flow logs.
@@ -227,9 +227,11 @@ func (l *Lab) flowLogDir() string {
 	return filepath.Join(Dir(l.Plan.Lab), "flowlogs")
 }
 
-// tick closes capture windows every second; AWS publishes a window's records when it ends.
+// tick closes capture windows every lab second (at most every 20 ms real time); AWS publishes a
+// window's records when it ends.
 func (fl *flowLogs) tick(stop chan struct{}) {
-	t := time.NewTicker(time.Second)
+	c := fl.lab.clock()
+	t := time.NewTicker(max(c.Real(time.Second), 20*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -237,7 +239,8 @@ func (fl *flowLogs) tick(stop chan struct{}) {
 			return
 		case <-fl.lab.done:
 			return
-		case now := <-t.C:
+		case <-t.C:
+			now := c.Now()
 			for _, a := range fl.current() {
 				a.log.Tick(now)
 			}
@@ -255,7 +258,7 @@ func (fl *flowLogs) close() error {
 	}
 	var errs []error
 	for _, a := range fl.current() {
-		errs = append(errs, a.log.Close(time.Now()))
+		errs = append(errs, a.log.Close(fl.lab.clock().Now()))
 	}
 	empty := []*activeLog{}
 	fl.logs.Store(&empty)

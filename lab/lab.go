@@ -20,6 +20,9 @@ import (
 type Lab struct {
 	Plan   *Plan
 	Engine *fabric.Engine
+	// Clock drives the engine's timers and the flow logs' windows at the scenario's clock
+	// speed; Up sets it. A Lab made by hand (tests) without one runs on real time.
+	Clock *Clock
 
 	mu        sync.Mutex // guards instances and the publishing of new snapshots
 	instances map[string]*hypervisor.Instance
@@ -49,6 +52,14 @@ const userDataTimeout = 60 * time.Second
 // lab is running. If anything fails half-way, it removes what it made and returns the error.
 func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 	l := &Lab{Plan: p, Engine: fabric.NewEngine(p.State), instances: map[string]*hypervisor.Instance{}, done: make(chan struct{})}
+	speed := float64(1)
+	if p.Scenario != nil {
+		speed = p.Scenario.Clock.Speed
+	}
+	// The clock starts before any instance exists, so every conntrack timestamp and flow-log
+	// window is on it.
+	l.Clock = NewClock(speed)
+	l.Engine.SetClock(l.Clock.Mono)
 	defer func() {
 		if err != nil {
 			if derr := l.Down(); derr != nil {

@@ -14,10 +14,12 @@ import (
 
 // Status describes a running lab, for `ec2sim status` and the output of `up`.
 type Status struct {
-	Lab            string           `json:"lab"`
-	File           string           `json:"file,omitempty"`
-	PID            int              `json:"engine_pid,omitempty"`
-	Started        time.Time        `json:"started,omitempty"`
+	Lab     string    `json:"lab"`
+	File    string    `json:"file,omitempty"`
+	PID     int       `json:"engine_pid,omitempty"`
+	Started time.Time `json:"started,omitempty"`
+	// ClockSpeed is the lab clock's speed when it is not real time (1): timers run faster.
+	ClockSpeed     float64          `json:"clock_speed,omitempty"`
 	VPCs           []VPCStatus      `json:"vpcs"`
 	SecurityGroups []GroupStatus    `json:"security_groups"`
 	Instances      []InstanceStatus `json:"instances"`
@@ -67,6 +69,9 @@ type ENIStatus struct {
 func (l *Lab) Status() Status {
 	st := l.Engine.State()
 	s := Status{Lab: l.Plan.Lab, File: l.Plan.Scenario.File}
+	if c := l.clock(); c.Scaled() {
+		s.ClockSpeed = c.Speed()
+	}
 	for vi, v := range st.VPCs {
 		vs := VPCStatus{Name: v.Name, ID: v.ID, CIDR: v.CIDR.String(), RouterMAC: v.RouterMAC.String()}
 		for _, sub := range st.Subnets {
@@ -116,6 +121,9 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 	}
 	if s.PID != 0 {
 		fmt.Fprintf(w, ", engine pid %d", s.PID)
+	}
+	if s.ClockSpeed != 0 {
+		fmt.Fprintf(w, ", lab clock at %gx real time", s.ClockSpeed)
 	}
 	fmt.Fprintln(w)
 	for _, v := range s.VPCs {

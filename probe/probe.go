@@ -1,6 +1,11 @@
 // Package probe sends real traffic between instances: a listener made inside the target's network
 // namespace, a client made inside the source's, and the kernels of both doing the work. A probe
 // reports whether the exchange completed, so a scenario can assert allow or deny on real packets.
+//
+// Send (crafted.go) is the other kind: a packet written byte by byte — spoofed source, forged
+// flags, fragments, other IP protocols — sent from a raw AF_PACKET socket inside the sender, and
+// looked for by a capture inside the destination, so anti-spoofing and stateful filtering are
+// tested on packets no well-behaved kernel would send.
 package probe
 
 import (
@@ -62,19 +67,45 @@ func Run(s Spec) (Result, error) {
 
 func hostPort(a netip.Addr, port int) string { return net.JoinHostPort(a.String(), strconv.Itoa(port)) }
 
+// Listen starts an echo listener for proto (tcp or udp) on port in the namespace at ns; probes
+// with an empty ToNS use it, so that many sources can probe one target at once (a matrix's
+// column). Close it when done.
+func Listen(ns, proto string, port int) (io.Closer, error) {
+	var c io.Closer
+	err := hypervisor.RunIn(ns, func() error {
+		switch proto {
+		case "tcp":
+			ln, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", port))
+			if err != nil {
+				return err
+			}
+			go echoTCP(ln)
+			c = ln
+		case "udp":
+			pc, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", port))
+			if err != nil {
+				return err
+			}
+			go echoUDP(pc)
+			c = pc
+		default:
+			return fmt.Errorf("protocol %q: want tcp or udp", proto)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s/%d in %s: %w", proto, port, ns, err)
+	}
+	return c, nil
+}
+
 func runTCP(s Spec, token []byte) (Result, error) {
-	var ln net.Listener
 	if s.ToNS != "" {
-		err := hypervisor.RunIn(s.ToNS, func() error {
-			var err error
-			ln, err = net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", s.Port))
-			return err
-		})
+		ln, err := Listen(s.ToNS, "tcp", s.Port)
 		if err != nil {
-			return Result{}, fmt.Errorf("listen on tcp/%d in %s: %w", s.Port, s.ToNS, err)
+			return Result{}, err
 		}
 		defer ln.Close()
-		go echoTCP(ln)
 	}
 	start := time.Now()
 	var res Result
@@ -123,28 +154,24 @@ func echoTCP(ln net.Listener) {
 	}
 }
 
+func echoUDP(pc net.PacketConn) {
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		pc.WriteTo(buf[:n], from)
+	}
+}
+
 func runUDP(s Spec, token []byte) (Result, error) {
 	if s.ToNS != "" {
-		var pc net.PacketConn
-		err := hypervisor.RunIn(s.ToNS, func() error {
-			var err error
-			pc, err = net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", s.Port))
-			return err
-		})
+		pc, err := Listen(s.ToNS, "udp", s.Port)
 		if err != nil {
-			return Result{}, fmt.Errorf("listen on udp/%d in %s: %w", s.Port, s.ToNS, err)
+			return Result{}, err
 		}
 		defer pc.Close()
-		go func() {
-			buf := make([]byte, 2048)
-			for {
-				n, from, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				pc.WriteTo(buf[:n], from)
-			}
-		}()
 	}
 	start := time.Now()
 	var res Result

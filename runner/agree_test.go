@@ -61,6 +61,28 @@ func TestTraceAgreesWithEngine(t *testing.T) {
 						results[i].Name, predicted, results[i].Observed, results[i].Detail, tr.Forward.Verdict, tr.Return)
 				}
 			}
+			// Every matrix cell: the trace's prediction, the engine's traffic and the file's
+			// truth table agree.
+			for _, m := range sc.Matrices {
+				r := runMatrix(context.Background(), l, m, Options{})
+				for _, c := range m.Cells() {
+					p := m.Probe(c)
+					w := c.To*len(m.Ports) + c.Port
+					tr, err := l.Trace(lab.TraceRequest{From: p.From, To: p.To, Proto: p.Proto, Port: p.Port})
+					if err != nil {
+						t.Errorf("matrix %s: %s: trace: %v", m.Name, ProbeName(p), err)
+						continue
+					}
+					if tr.Forward.Appliance != "" {
+						continue
+					}
+					predicted := tr.Forward.Reachable && tr.Return != nil && tr.Return.Reachable
+					if observed := r.Matrix.Observed[c.From][w] == '.'; predicted != observed {
+						t.Errorf("matrix %s: %s: trace predicts reachable=%v, the engine's cell is %c; forward %s",
+							m.Name, ProbeName(p), predicted, r.Matrix.Observed[c.From][w], tr.Forward.Verdict)
+					}
+				}
+			}
 		})
 	}
 }

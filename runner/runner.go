@@ -1,6 +1,8 @@
 // Package runner runs scenario files as tests: it brings each lab up in this process, sends the
-// scenario's probes as real traffic, compares what happened with what the file expects, tears the
-// lab down whatever happens, and reports the results as text, JSON or JUnit XML.
+// scenario's probes, matrix cells and steps as real traffic, compares what happened with what the
+// file expects, tears the lab down whatever happens, and reports the results as text (coloured,
+// with a progress line, on a terminal), JSON or JUnit XML. A failed probe carries its packet's
+// trace through the lab's decision function; a run on a lab clock says so in every report.
 package runner
 
 import (
@@ -12,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ec2sim/ec2sim/lab"
@@ -37,19 +40,26 @@ type ProbeResult struct {
 	Passed   bool          `json:"passed"`
 	Detail   string        `json:"detail"`
 	Duration time.Duration `json:"duration_ns"`
+	// Matrix holds a matrix's tables; Expected and Observed then summarise them.
+	Matrix *MatrixResult `json:"matrix,omitempty"`
+	// Trace explains a failed probe: its packet's path through the lab's decision function.
+	Trace string `json:"trace,omitempty"`
 }
 
 // FileResult is one scenario file's outcome.
 type FileResult struct {
-	File     string        `json:"file"`
-	Scenario string        `json:"scenario,omitempty"`
-	Lab      string        `json:"lab,omitempty"`
-	Error    string        `json:"error,omitempty"` // the file could not be run at all
-	Invalid  bool          `json:"invalid,omitempty"`
-	Probes   []ProbeResult `json:"probes"`
-	Up       time.Duration `json:"up_ns"`
-	Down     time.Duration `json:"down_ns"`
-	Duration time.Duration `json:"duration_ns"`
+	File     string `json:"file"`
+	Scenario string `json:"scenario,omitempty"`
+	Lab      string `json:"lab,omitempty"`
+	Error    string `json:"error,omitempty"` // the file could not be run at all
+	Invalid  bool   `json:"invalid,omitempty"`
+	// ClockSpeed is the lab clock's speed when it was not real time: the engine's timers ran
+	// this many times faster, so the run's timings are not AWS's.
+	ClockSpeed float64       `json:"clock_speed,omitempty"`
+	Probes     []ProbeResult `json:"probes"`
+	Up         time.Duration `json:"up_ns"`
+	Down       time.Duration `json:"down_ns"`
+	Duration   time.Duration `json:"duration_ns"`
 }
 
 // Passed reports whether the file ran and every probe passed.
@@ -100,6 +110,9 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 	}
 	res.Scenario = sc.Name
 	res.Lab = testLabName(sc.Name)
+	if sc.Clock.Speed != scenarios.DefaultClockSpeed {
+		res.ClockSpeed = sc.Clock.Speed
+	}
 	plan, err := lab.NewPlan(sc, res.Lab)
 	if err != nil {
 		res.Error, res.Invalid = err.Error(), true
@@ -129,11 +142,40 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 		res.Down = time.Since(t)
 	}()
 	res.Probes = runProbes(ctx, l, sc.Expect, opts, progress)
+	for _, m := range sc.Matrices {
+		if ctx.Err() != nil {
+			break
+		}
+		r := runMatrix(ctx, l, m, opts)
+		res.Probes = append(res.Probes, r)
+		if progress != nil {
+			progress(&res.Probes[len(res.Probes)-1])
+		}
+	}
 	res.Probes = append(res.Probes, runSteps(ctx, l, sc.Steps, opts, progress)...)
 	if ctx.Err() != nil {
 		res.Error = "interrupted"
 	}
 	return res
+}
+
+// RunFiles runs files parallel at a time, each in its own lab, and returns their results in the
+// order given.
+func RunFiles(ctx context.Context, files []string, parallel int, opts Options) []*FileResult {
+	results := make([]*FileResult, len(files))
+	sem := make(chan struct{}, max(1, parallel))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = RunFile(ctx, f, opts, nil)
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // probeParallelism bounds how many probes run at once. Deny probes spend their whole timeout
@@ -219,6 +261,9 @@ func runProbe(l *lab.Lab, p *scenarios.Probe, opts Options) (pr ProbeResult) {
 				pr.Observed = "allow"
 			}
 			pr.Passed = pr.Observed == pr.Expected
+			if !pr.Passed {
+				pr.Trace = explain(l, p)
+			}
 			return pr
 		}
 	}

@@ -47,6 +47,11 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 		case "probe":
 			r = runProbe(l, st.Probe, opts)
 			r.Name = fmt.Sprintf("step %d: %s", i+1, r.Name)
+		case "matrix":
+			r = runMatrix(ctx, l, st.Matrix, opts)
+			r.Name = fmt.Sprintf("step %d: %s", i+1, r.Name)
+		case "send":
+			r.Expected, r.Observed, r.Detail, r.Passed, err = sendStep(l, st.Send, opts)
 		case "hold":
 			var h *heldConn
 			h, err = hold(l, st.Hold)
@@ -75,7 +80,11 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 			}
 		}
 		switch st.Kind {
-		case "probe", "held":
+		case "probe", "held", "matrix":
+		case "send":
+			if err != nil {
+				r.Observed, r.Detail = "error", err.Error()
+			}
 		default:
 			r.Observed, r.Passed, r.Detail = "ok", err == nil, "done"
 			if err != nil {
@@ -111,6 +120,8 @@ func stepName(st *scenarios.Step) string {
 		return fmt.Sprintf("flows %s: %q", st.Flows.Log, st.Flows.Contains)
 	case "wait":
 		return "wait " + st.Wait.String()
+	case "send":
+		return sendName(st.Send)
 	}
 	return st.Kind
 }
@@ -247,8 +258,9 @@ func flowsStep(ctx context.Context, l *lab.Lab, f *scenarios.FlowsStep) error {
 	}
 	within := f.Within
 	if within == 0 {
+		// Two capture windows on the lab clock, plus real time for the write.
 		w, _ := time.ParseDuration(info.Window)
-		within = 2*w + 3*time.Second
+		within = l.Clock.Real(2*w) + 3*time.Second
 	}
 	words := strings.Fields(f.Contains)
 	match := func() (string, bool) {

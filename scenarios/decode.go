@@ -101,6 +101,10 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			d.clock(v, &sc.Clock)
 		case "hypervisor":
 			d.hypervisor(v, &sc.Hypervisor)
+		case "matrix":
+			d.list(v, "matrix", func(i int, v *yaml.Node) {
+				sc.Matrices = append(sc.Matrices, d.matrix(fmt.Sprintf("matrix %d", i+1), v))
+			})
 		case "steps":
 			d.list(v, "steps", func(i int, v *yaml.Node) { sc.Steps = append(sc.Steps, d.step(i, v)) })
 		case "flow_logs":

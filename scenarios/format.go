@@ -151,6 +151,13 @@ func Format(sc *Scenario) ([]byte, error) {
 		}
 		add(root, "expect", probes)
 	}
+	if len(sc.Matrices) > 0 {
+		ms := sequence(false)
+		for _, m := range sc.Matrices {
+			ms.Content = append(ms.Content, formatMatrix(m, false))
+		}
+		add(root, "matrix", ms)
+	}
 	if len(sc.Steps) > 0 {
 		steps := sequence(false)
 		for _, st := range sc.Steps {
@@ -158,6 +165,10 @@ func Format(sc *Scenario) ([]byte, error) {
 			switch st.Kind {
 			case "probe":
 				add(m, "probe", formatProbe(st.Probe))
+			case "matrix":
+				add(m, "matrix", formatMatrix(st.Matrix, true))
+			case "send":
+				add(m, "send", formatSend(st.Send))
 			case "hold":
 				h := mapping(true)
 				addStr(h, "name", st.Hold.Name)
@@ -565,4 +576,28 @@ func addTimeouts(m *yaml.Node, tcp, udp, stream time.Duration) {
 			addInt(m, t.k, int(t.d/time.Second))
 		}
 	}
+}
+
+func formatSend(s *SendStep) *yaml.Node {
+	m := mapping(true)
+	addStr(m, "from", s.From)
+	addStr(m, "to", s.To)
+	addStr(m, "packet", s.Packet)
+	if s.Port != 0 {
+		addInt(m, "port", s.Port)
+	}
+	if s.SrcIP.IsValid() {
+		addStr(m, "src_ip", s.SrcIP.String())
+	}
+	if s.SrcMAC != "" {
+		addStr(m, "src_mac", s.SrcMAC)
+	}
+	add(m, "arrives", boolean(s.Arrives))
+	if s.SeenSrc.IsValid() {
+		addStr(m, "seen_src", s.SeenSrc.String())
+	}
+	if s.Timeout != 0 {
+		addStr(m, "timeout", s.Timeout.String())
+	}
+	return m
 }

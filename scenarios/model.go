@@ -51,8 +51,10 @@ type Scenario struct {
 	// file says nothing.
 	Hypervisor Hypervisor
 	// Steps run in file order after the expect: probes.
-	Steps    []*Step
-	Expect   []*Probe
+	Steps  []*Step
+	Expect []*Probe
+	// Matrices are reachability matrices, checked after the expect: probes, before the steps.
+	Matrices []*Matrix
 	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }
 

@@ -67,7 +67,7 @@ func TestBadFiles(t *testing.T) {
 		{"tabs", "name: t\n\tvpcs: {}\n", "2", "YAML syntax"},
 		{"second document", "name: a\n---\nname: b\n", "2:1", "a second YAML document"},
 		{"root not a mapping", "- a\n", "1:1", "want a mapping with the fields name, description"},
-		{"unknown top field", "name: t\nvpc: {}\n", "2:1", `unknown field "vpc" (did you mean "vpcs"?); valid fields here: name, description, settings, vpcs, peerings, on_prem, prefix_lists, instances, internet, flow_logs, clock, hypervisor, expect, steps`},
+		{"unknown top field", "name: t\nvpc: {}\n", "2:1", `unknown field "vpc" (did you mean "vpcs"?); valid fields here: name, description, settings, vpcs, peerings, on_prem, prefix_lists, instances, internet, flow_logs, clock, hypervisor, expect, matrix, steps`},
 		{"duplicate key", "name: t\nname: u\n", "2:1", `duplicate key "name" (first at line 1)`},
 		{"missing name", "description: x\n", "1:1", `missing required field "name"`},
 		{"name of wrong type", "name: [a]\n", "1:7", "name: want a string, not a list"},

@@ -455,6 +455,16 @@ func (s *jsonSchema) checkFieldKind(t *testing.T, kind string, prop any) {
 		default:
 			t.Fatalf("unknown shape %q", shape)
 		}
+	case composite && shape == "map":
+		// A map of scalars (a matrix's rows): keys are names, values of the element's kind.
+		good, bad := scalarSamples(elem)
+		for _, g := range good {
+			assert.Empty(t, s.validate(prop, map[string]any{"a": g}, "#"), "map of %s must accept {a: %v}", elem, g)
+		}
+		for _, b := range bad {
+			assert.NotEmpty(t, s.validate(prop, map[string]any{"a": b}, "#"), "map of %s must refuse {a: %v}", elem, b)
+		}
+		assert.NotEmpty(t, s.validate(prop, "x", "#"), "a map field must refuse a scalar")
 	case composite:
 		require.Equal(t, "list", shape)
 		good, bad := scalarSamples(elem)

@@ -44,6 +44,8 @@ const (
 	kNATGateway = "nat_gateway"
 	kPeering    = "peering"
 	kOnPrem     = "on_prem"
+	kMatrix     = "matrix"
+	kSendStep   = "send_step"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -63,7 +65,18 @@ func formatSpec() map[string][]field {
 			{"clock", "object:" + kClock, false},
 			{"hypervisor", "object:" + kHypervisor, false},
 			{"expect", "list:" + kProbe, false},
+			{"matrix", "list:" + kMatrix, false},
 			{"steps", "list:" + kStep, false},
+		},
+		kMatrix: {
+			{"name", "string", false},
+			{"description", "string", false},
+			{"from", "list:string", true},
+			{"to", "list:string", true},
+			{"ports", "list:string", true},
+			{"expect", "map:string", false},
+			{"allow", "list:string", false},
+			{"timeout", "duration", false},
 		},
 		kStep: {
 			{"probe", "object:" + kProbe, false},
@@ -76,7 +89,20 @@ func formatSpec() map[string][]field {
 			{"exec", "object:" + kExecStep, false},
 			{"flows", "object:" + kFlowsStep, false},
 			{"wait", "duration", false},
+			{"matrix", "object:" + kMatrix, false},
+			{"send", "object:" + kSendStep, false},
 			{"description", "string", false},
+		},
+		kSendStep: {
+			{"from", "string", true},
+			{"to", "string", true},
+			{"packet", "string", false},
+			{"port", "int", false},
+			{"src_ip", "ip", false},
+			{"src_mac", "string", false},
+			{"arrives", "bool", true},
+			{"seen_src", "ip", false},
+			{"timeout", "duration", false},
 		},
 		kHoldStep: {
 			{"name", "string", true},

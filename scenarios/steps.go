@@ -21,6 +21,8 @@ type Step struct {
 	Command     string     // sg, nacl, route, set: the arguments as the CLI takes them
 	Exec        *ExecStep  // exec: run a command inside an instance
 	Flows       *FlowsStep // flows: a flow log holds (or not) a record
+	Matrix      *Matrix    // matrix: a reachability matrix
+	Send        *SendStep  // send: a crafted packet
 	Wait        time.Duration
 	Description string
 	Pos         Pos
@@ -57,7 +59,7 @@ type ExecStep struct {
 	Output   string // a substring the combined output must contain; "" = no check
 }
 
-var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait"}
+var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait", "matrix", "send"}
 
 func (d *decoder) step(i int, n *yaml.Node) *Step {
 	st := &Step{Pos: d.pos(d.resolve(n))}
@@ -139,6 +141,10 @@ func (d *decoder) step(i int, n *yaml.Node) *Step {
 			})
 		case "wait":
 			st.Wait, _ = d.duration(v, what+": wait")
+		case "matrix":
+			st.Matrix = d.matrix(what+": matrix", v)
+		case "send":
+			st.Send = d.send(what+": send", v)
 		}
 	})
 	if len(kinds) != 1 {
@@ -200,6 +206,10 @@ func (v *validator) steps() {
 			if strings.TrimSpace(st.Flows.Contains) == "" {
 				v.p.errorf(at, "%s: flows: contains is empty; give the words a record must hold, e.g. \"10.0.1.10 10.0.2.10 ACCEPT\"", what)
 			}
+		case "matrix":
+			v.matrix(what+": matrix", st.Matrix)
+		case "send":
+			v.send(what+": send", st.Send, at)
 		case "wait":
 			if st.Wait <= 0 || st.Wait > maxProbeTimeout {
 				v.p.errorf(at, "%s: wait %s: want a positive duration up to %s", what, st.Wait, maxProbeTimeout)

@@ -71,6 +71,9 @@ func validate(sc *Scenario, p *problems, where wherer) {
 	for i, pr := range sc.Expect {
 		v.probe(i, pr)
 	}
+	for i, m := range sc.Matrices {
+		v.matrix(fmt.Sprintf("matrix %d", i+1), m)
+	}
 }
 
 // nameRE is the rule for every name in a scenario: names become parts of network namespace,

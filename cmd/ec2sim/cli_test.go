@@ -317,26 +317,5 @@ func TestInterruptLeavesNothing(t *testing.T) {
 		body += "  - {from: web, to: 10.0.2.99, proto: icmp, result: deny, timeout: 5s}\n"
 	}
 	file := writeFile(t, "slow.yaml", body)
-	cmd := exec.Command(binPath, "test", file, file)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Errorf("interrupted run: %v\n%s", err, out.String())
-	}
-	labs, _ := hypervisor.ListLabs()
-	for _, l := range labs {
-		if strings.HasPrefix(l, scen) {
-			t.Errorf("lab %s left after Ctrl-C:\n%s", l, out.String())
-			lab.Teardown(l)
-		}
-	}
-	if !strings.Contains(out.String(), "interrupted") {
-		t.Errorf("the report does not say it was interrupted:\n%s", out.String())
-	}
+	interruptRun(t, scen, file, file)
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -125,9 +124,9 @@ func runTrace(args []string) error {
 		what = fmt.Sprintf("%s/%d", *proto, *port)
 	}
 	fmt.Printf("trace %s -> %s %s in %s\n", *from, *to, what, where)
-	printPath(os.Stdout, "forward", &res.Forward)
+	res.Forward.WriteText(os.Stdout, "forward")
 	if res.Return != nil {
-		printPath(os.Stdout, "return", res.Return)
+		res.Return.WriteText(os.Stdout, "return")
 	}
 	if appliance {
 		fmt.Printf("result: reaches the appliance %s; what its kernel forwards is not traced (trace from it to continue)\n", res.Forward.Appliance)
@@ -139,25 +138,4 @@ func runTrace(args []string) error {
 	}
 	fmt.Println("result: reachable both ways")
 	return nil
-}
-
-func printPath(w io.Writer, name string, p *fabric.PathResult) {
-	fmt.Fprintf(w, "%s path: %s\n", name, p.Verdict)
-	for _, h := range p.Hops {
-		mark := "ok  "
-		if !h.OK {
-			mark = "DROP"
-		}
-		fmt.Fprintf(w, "  %s %-17s %s: %s", mark, h.Stage, h.Component, h.Detail)
-		if h.Code != "" {
-			fmt.Fprintf(w, " [%s]", h.Code)
-		}
-		fmt.Fprintln(w)
-	}
-	if len(p.Blockers) > 0 {
-		fmt.Fprintf(w, "  blocked by %d component(s):\n", len(p.Blockers))
-		for _, b := range p.Blockers {
-			fmt.Fprintf(w, "    %s  %s: %s\n", b.Code, b.Component, b.Detail)
-		}
-	}
 }
