@@ -51,7 +51,9 @@ type Scenario struct {
 	// file says nothing.
 	Hypervisor Hypervisor
 	// Steps run in file order after the expect: probes.
-	Steps    []*Step
+	Steps []*Step
+	// Intents are checked by `ec2sim reach` (intents.go).
+	Intents  []*Intent
 	Expect   []*Probe
 	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }

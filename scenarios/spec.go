@@ -44,6 +44,7 @@ const (
 	kNATGateway = "nat_gateway"
 	kPeering    = "peering"
 	kOnPrem     = "on_prem"
+	kIntent     = "intent"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -64,6 +65,15 @@ func formatSpec() map[string][]field {
 			{"hypervisor", "object:" + kHypervisor, false},
 			{"expect", "list:" + kProbe, false},
 			{"steps", "list:" + kStep, false},
+			{"intents", "list:" + kIntent, false},
+		},
+		kIntent: {
+			{"name", "name", false},
+			{"from", "string", true},
+			{"to", "string", true},
+			{"allow", "string", false},
+			{"deny", "string", false},
+			{"description", "string", false},
 		},
 		kStep: {
 			{"probe", "object:" + kProbe, false},

@@ -71,6 +71,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 	for i, pr := range sc.Expect {
 		v.probe(i, pr)
 	}
+	v.intents()
 }
 
 // nameRE is the rule for every name in a scenario: names become parts of network namespace,
