@@ -264,7 +264,11 @@ type Outcome struct {
 
 // TraceScratch is the reusable memory of QuickTrace: one conntrack slot per ENI, of which only
 // the sender's and the receiver's are ever filled. Not safe for concurrent use.
-type TraceScratch struct{ tables []*sgengine.Conntrack }
+type TraceScratch struct {
+	tables []*sgengine.Conntrack
+	// NextHop, when set, is the reply sender's own routing, as for TraceWithRoutes.
+	NextHop func(eni uint32, dst netip.Addr) netip.Addr
+}
 
 // QuickTrace is TraceWithRoutes without hops, blockers or strings: the same Decide on the same
 // synthetic packets with scratch conntrack, and the same reply, for callers that follow many
@@ -299,7 +303,7 @@ func QuickTrace(st *State, s TraceSpec, sc *TraceScratch) (Outcome, error) {
 		return out, nil
 	}
 	applyForward(tr, s.From, &v)
-	back := replySpec(s, &p, &v, nil)
+	back := replySpec(s, &p, &v, sc.NextHop)
 	rp, err := synthetic(st, back, replyFlags)
 	if err != nil {
 		return out, err
