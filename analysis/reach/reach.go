@@ -236,7 +236,6 @@ func Analyze(p *lab.Plan, o Options) (*Result, error) {
 		out  Cell
 		err  error
 		n    int
-		done bool
 	}
 	jobs := map[[2]int]*job{}
 	var order []*job
