@@ -127,8 +127,15 @@ func runUDP(s Spec, token []byte) (Result, error) {
 	if s.ToNS != "" {
 		var pc net.PacketConn
 		err := hypervisor.RunIn(s.ToNS, func() error {
+			// Bound to the destination address when the namespace holds it, so that the echo
+			// leaves from the address the client sent to: an unbound UDP socket answers from the
+			// interface's first address, which in a namespace of several hosts (the simulated
+			// internet) is another host's, and the client's conntrack would not know it.
 			var err error
-			pc, err = net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", s.Port))
+			pc, err = net.ListenPacket("udp4", hostPort(s.Dst, s.Port))
+			if err != nil {
+				pc, err = net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", s.Port))
+			}
 			return err
 		})
 		if err != nil {

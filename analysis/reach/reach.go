@@ -232,10 +232,10 @@ func Analyze(p *lab.Plan, o Options) (*Result, error) {
 	st := p.State
 	// One computation per pair of classes; the first pair of endpoints met represents it.
 	type job struct {
-		rep  *Cell
-		out  Cell
-		err  error
-		n    int
+		rep *Cell
+		out Cell
+		err error
+		n   int
 	}
 	jobs := map[[2]int]*job{}
 	var order []*job

@@ -43,8 +43,8 @@ func (c *Check) Agrees() bool { return c.Error == "" && c.Analysis == c.Engine }
 type VerifyResult struct {
 	Checks []Check `json:"checks"`
 	// Skipped counts what was not probed: cells whose outcome depends on the source port the
-	// kernel picks or on an appliance's forwarding, secondary ENIs (an instance's kernel picks
-	// the interface), on-premises hosts (nothing in the lab answers for them), and probes left
+	// kernel picks or on an appliance's forwarding, secondary ENIs and every source ENI of an
+	// instance with several (its kernel picks the interface), on-premises hosts (nothing in the lab answers for them), and probes left
 	// out by MaxProbes.
 	Skipped       int     `json:"skipped"`
 	Disagreements []Check `json:"disagreements"`
@@ -74,9 +74,18 @@ func Verify(ctx context.Context, l *lab.Lab, o Options, vo VerifyOptions) (*Resu
 		spec  probe.Spec
 	}
 	var jobs []job
+	enis := map[string]int{}
+	for _, ep := range res.Endpoints {
+		if ep.Kind == KindInstance {
+			enis[ep.Instance]++
+		}
+	}
 	for _, c := range res.Cells {
 		a, b := c.from, c.to
-		if c.Note != "" || !a.Primary || !b.Primary || b.Kind == KindOnPrem {
+		// An instance with several ENIs sends out of the one its kernel's routes pick, which is
+		// not necessarily eth0: its probes would not test the cell they stand for.
+		multi := a.Kind == KindInstance && enis[a.Instance] > 1
+		if c.Note != "" || !a.Primary || !b.Primary || b.Kind == KindOnPrem || multi {
 			vr.Skipped++
 			continue
 		}
