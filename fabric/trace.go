@@ -263,11 +263,30 @@ type Outcome struct {
 }
 
 // TraceScratch is the reusable memory of QuickTrace: one conntrack slot per ENI, of which only
-// the sender's and the receiver's are ever filled. Not safe for concurrent use.
+// the sender's and the receiver's are ever filled, with two tables reset between packets. Not
+// safe for concurrent use.
 type TraceScratch struct {
-	tables []*sgengine.Conntrack
+	tables   []*sgengine.Conntrack
+	from, to *sgengine.Conntrack
 	// NextHop, when set, is the reply sender's own routing, as for TraceWithRoutes.
 	NextHop func(eni uint32, dst netip.Addr) netip.Addr
+}
+
+// receiver guesses the ENI a packet from ENI from to dst is delivered to, so that its table is
+// in place before Decide runs: the holder of dst in the sender's VPC, the holder of a public
+// address for the internet's packets, else the internet. A wrong guess costs a second Decide.
+func receiver(st *State, from uint32, dst netip.Addr) uint32 {
+	e := &st.ENIs[from]
+	if e.Kind == KindInternet {
+		if i, ok := st.public[dst]; ok {
+			return i
+		}
+		return NoENI
+	}
+	if i, ok := st.VPCs[e.VPC].byIP[dst]; ok {
+		return i
+	}
+	return st.Internet
 }
 
 // QuickTrace is TraceWithRoutes without hops, blockers or strings: the same Decide on the same
@@ -281,16 +300,25 @@ func QuickTrace(st *State, s TraceSpec, sc *TraceScratch) (Outcome, error) {
 	}
 	if len(sc.tables) != len(st.ENIs) {
 		sc.tables = make([]*sgengine.Conntrack, len(st.ENIs))
+		sc.from, sc.to = sgengine.NewConntrack(), sgengine.NewConntrack()
 	}
 	tables := sc.tables
-	defer clear(tables)
-	tables[s.From] = sgengine.NewConntrack()
+	defer func() {
+		clear(tables)
+		sc.from.Reset()
+		sc.to.Reset()
+	}()
+	tables[s.From] = sc.from
+	if r := receiver(st, s.From, s.Dst); r != NoENI && r != s.From {
+		tables[r] = sc.to
+	}
 	tr := &Tracking{Tables: tables, Now: 1}
 	var v Verdict
 	Decide(&p, s.From, st, tr, &v)
 	if v.IngressDone && tables[v.Out] == nil {
 		// The receiver's update must be computed against the table it will be applied to.
-		tables[v.Out] = sgengine.NewConntrack()
+		clear(tables)
+		tables[s.From], tables[v.Out] = sc.from, sc.to
 		Decide(&p, s.From, st, tr, &v)
 	}
 	out.Forward, out.Out = v.Action == Deliver, v.Out

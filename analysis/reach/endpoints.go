@@ -35,9 +35,35 @@ type Endpoint struct {
 	// class is the endpoint's equivalence class: endpoints of one class get the same verdict
 	// for every packet to or from any other endpoint.
 	class int
-	// bounds are the port boundaries of every rule that can judge this endpoint's packets: its
-	// groups' rules both ways and its subnet's ACL entries both ways, by protocol (tcp, udp).
-	bounds [2]bounds
+	// out and in are the TCP and UDP rules that can judge the packets this endpoint sends (its
+	// groups' egress rules, its subnet's outbound ACL entries) and receives.
+	out, in []portRule
+}
+
+// portRule is what the analysis needs of a rule: its protocol, port range and peer.
+type portRule struct {
+	proto  int
+	lo, hi int
+	// peers are the prefixes the rule's peer must be in; none means any peer (a group
+	// reference, kept whatever its members: it only adds boundaries).
+	peers []netip.Prefix
+}
+
+// bounds adds the port boundaries of the rules of protocol proto that can match peer.
+func addBounds(b *bounds, rules []portRule, proto int, peer netip.Addr) {
+	for i := range rules {
+		r := &rules[i]
+		if r.proto != proto {
+			continue
+		}
+		match := len(r.peers) == 0
+		for _, p := range r.peers {
+			match = match || p.Contains(peer)
+		}
+		if match {
+			b.add(r.lo, r.hi)
+		}
+	}
 }
 
 // endpoints lists the plan's endpoints in scenario order: instances (every ENI), internet hosts,
@@ -119,13 +145,14 @@ func classify(p *lab.Plan, eps []*Endpoint) (classes int) {
 			}
 		}
 	}
-	aclBounds := make([][2]bounds, len(st.ACLs))
+	// ACL entries' port rules by ACL and direction (0 out, 1 in).
+	aclRules := make([][2][]portRule, len(st.ACLs))
 	for i, a := range st.ACLs {
-		for _, e := range append(slices.Clone(a.Ingress), a.Egress...) {
-			prefixes = append(prefixes, e.CIDR)
-			for k, proto := range []int{6, 17} {
-				if e.Proto == proto {
-					aclBounds[i][k].add(e.FromPort, e.ToPort)
+		for d, list := range [][]fabric.ACLEntry{a.Egress, a.Ingress} {
+			for _, e := range list {
+				prefixes = append(prefixes, e.CIDR)
+				if e.Proto == 6 || e.Proto == 17 {
+					aclRules[i][d] = append(aclRules[i][d], portRule{e.Proto, e.FromPort, e.ToPort, []netip.Prefix{e.CIDR}})
 				}
 			}
 		}
@@ -142,16 +169,30 @@ func classify(p *lab.Plan, eps []*Endpoint) (classes int) {
 		default:
 			e := &st.ENIs[ep.ENI]
 			sub := &st.Subnets[e.Subnet]
-			ep.bounds = aclBounds[sub.ACL]
-			ep.bounds[0] = slices.Clone(ep.bounds[0])
-			ep.bounds[1] = slices.Clone(ep.bounds[1])
+			ep.out = slices.Clone(aclRules[sub.ACL][0])
+			ep.in = slices.Clone(aclRules[sub.ACL][1])
 			var names []string
 			for _, g := range groupsOf[ep.ENI] {
 				names = append(names, g.Name)
-				for _, r := range append(slices.Clone(g.Ingress), g.Egress...) {
-					for k, proto := range []int{6, 17} {
-						if r.Proto == proto {
-							ep.bounds[k].add(r.FromPort, r.ToPort)
+				for d, rules := range [][]*scenarios.Rule{g.Egress, g.Ingress} {
+					for _, r := range rules {
+						if r.Proto != 6 && r.Proto != 17 {
+							continue
+						}
+						pr := portRule{proto: r.Proto, lo: r.FromPort, hi: r.ToPort}
+						switch {
+						case r.CIDR.IsValid():
+							pr.peers = []netip.Prefix{r.CIDR}
+						case r.PrefixList != "":
+							pr.peers = lists[r.PrefixList]
+							if len(pr.peers) == 0 {
+								continue // an empty list matches nothing
+							}
+						}
+						if d == 0 {
+							ep.out = append(ep.out, pr)
+						} else {
+							ep.in = append(ep.in, pr)
 						}
 					}
 				}

@@ -3,7 +3,6 @@ package reach
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/ec2sim/ec2sim/fabric"
@@ -145,7 +144,11 @@ func (r *Result) check(c *Cell, deny bool, t scenarios.Traffic) (Violation, bool
 	// range and the interval starts are where ACL rules change), the first otherwise.
 	spec.SrcPort = uint16(c.eph.Lo)
 	if !deny {
-		for _, s := range intervals(c.eph, slices.Concat(c.from.bounds[protoIndex(t.Proto)], c.to.bounds[protoIndex(t.Proto)])) {
+		var rev bounds
+		proto := int(spec.Proto)
+		addBounds(&rev, c.to.out, proto, c.from.Addr)
+		addBounds(&rev, c.from.in, proto, c.to.Addr)
+		for _, s := range intervals(c.eph, rev) {
 			sp := spec
 			sp.SrcPort = uint16(s.Lo)
 			if tr, err := fabric.Trace(r.plan.State, sp); err == nil && (tr.Return == nil || !tr.Return.Reachable) {
@@ -157,13 +160,6 @@ func (r *Result) check(c *Cell, deny bool, t scenarios.Traffic) (Violation, bool
 	v.Packet = fmt.Sprintf("%s/%d from source port %d", t.Proto, spec.DstPort, spec.SrcPort)
 	r.explain(&v, spec, c, deny)
 	return v, true
-}
-
-func protoIndex(proto string) int {
-	if proto == "udp" {
-		return 1
-	}
-	return 0
 }
 
 // addSorted adds r to a sorted, disjoint list, merging what touches.

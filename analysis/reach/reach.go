@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/ec2sim/ec2sim/fabric"
@@ -131,6 +130,8 @@ type Cell struct {
 	from, to *Endpoint
 	spec     fabric.TraceSpec // the pair's packet, without protocol and ports
 	eph      Range            // the sender's ephemeral ports
+	// applianceENI is the appliance's ENI index when ApplianceName is set.
+	applianceENI uint32
 }
 
 // Result is the analysis of a scenario.
@@ -284,6 +285,12 @@ func Analyze(p *lab.Plan, o Options) (*Result, error) {
 			}
 		}
 	}
+	byENI := map[uint32]*Endpoint{}
+	for _, ep := range eps {
+		if ep.Kind == KindInstance {
+			byENI[ep.ENI] = ep
+		}
+	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -296,7 +303,7 @@ func Analyze(p *lab.Plan, o Options) (*Result, error) {
 			defer wg.Done()
 			sc := fabric.TraceScratch{NextHop: o.NextHop}
 			for j := range next {
-				j.out, j.n, j.err = analysePair(st, j.rep, &sc)
+				j.out, j.n, j.err = analysePair(st, j.rep, &sc, byENI)
 			}
 		}()
 	}
@@ -359,14 +366,38 @@ const (
 
 // analysePair computes one cell: one packet per elementary interval of destination ports,
 // times one per elementary interval of source ports for the reply.
-func analysePair(st *fabric.State, c *Cell, sc *fabric.TraceScratch) (out Cell, n int, err error) {
+//
+// A path through an appliance is judged on the appliance's ingress too, by rules the pair's
+// boundaries do not include: when one turns up, the pair is computed again with them.
+func analysePair(st *fabric.State, c *Cell, sc *fabric.TraceScratch, byENI map[uint32]*Endpoint) (out Cell, n int, err error) {
+	out, n, err = analyseWith(st, c, sc, nil)
+	if ep := byENI[out.applianceENI]; err == nil && out.ApplianceName != "" && ep != nil && ep != c.to {
+		var m int
+		out, m, err = analyseWith(st, c, sc, ep.in)
+		n += m
+	}
+	return out, n, err
+}
+
+func analyseWith(st *fabric.State, c *Cell, sc *fabric.TraceScratch, extraIn []portRule) (out Cell, n int, err error) {
 	eph := c.eph
-	var b [2]bounds
-	for k := range b {
-		b[k] = append(slices.Clone(c.from.bounds[k]), c.to.bounds[k]...)
+	// The forward packet is judged on its destination port by what the sender lets out and the
+	// target lets in; the reply on its destination port, the sender's source port, by the other
+	// two. Whether a flow is tracked depends on both ports, each through its own side's rules
+	// (sgengine's untracked), so the product of the two splits is exact.
+	// Only rules whose peer can be the other end add boundaries: the sender's address A (a host's,
+	// or an instance's private one: the gateway translates after the ACL) and the target's B.
+	var fwd, rev [2]bounds
+	A, B := c.from.Addr, c.to.Addr
+	for k, proto := range []int{6, 17} {
+		addBounds(&fwd[k], c.from.out, proto, B)
+		addBounds(&fwd[k], c.to.in, proto, A)
+		addBounds(&fwd[k], extraIn, proto, A)
+		addBounds(&rev[k], c.to.out, proto, A)
+		addBounds(&rev[k], c.from.in, proto, B)
 	}
 	for k, proto := range []uint8{6, 17} {
-		dsts, srcs := intervals(Ports, b[k]), intervals(eph, b[k])
+		dsts, srcs := intervals(Ports, fwd[k]), intervals(eph, rev[k])
 		for _, d := range dsts {
 			// The forward packet does not depend on the source port (no rule matches it);
 			// the reply's destination is that port, so it is tried per source interval.
@@ -384,7 +415,7 @@ func analysePair(st *fabric.State, c *Cell, sc *fabric.TraceScratch) (out Cell, 
 				}
 				v = vOneWay
 				if q.Appliance {
-					v, out.ApplianceName = vAppliance, applianceName(st, q.Out)
+					v, out.ApplianceName, out.applianceENI = vAppliance, applianceName(st, q.Out), q.Out
 					break
 				}
 				if q.Return {
@@ -410,7 +441,7 @@ func analysePair(st *fabric.State, c *Cell, sc *fabric.TraceScratch) (out Cell, 
 	}
 	switch {
 	case q.Appliance:
-		out.Appliance.ICMP, out.ApplianceName = true, applianceName(st, q.Out)
+		out.Appliance.ICMP, out.ApplianceName, out.applianceENI = true, applianceName(st, q.Out), q.Out
 	case q.Forward && q.Return:
 		out.Reach.ICMP = true
 	case q.Forward:
