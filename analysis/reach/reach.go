@@ -328,6 +328,15 @@ func Analyze(p *lab.Plan, o Options) (*Result, error) {
 			c.ApplianceName = j.out.ApplianceName
 		}
 	}
+	for _, c := range res.Cells {
+		// JSON readers get lists, never null, for what reaches.
+		if c.Reach.TCP == nil {
+			c.Reach.TCP = []Range{}
+		}
+		if c.Reach.UDP == nil {
+			c.Reach.UDP = []Range{}
+		}
+	}
 	return res, nil
 }
 
