@@ -151,8 +151,13 @@ func (v *validator) intents() {
 				v.endpoint(what, f.field, f.s, v.where(in, f.field, in.Pos), false)
 			}
 		}
-		if in.From == InternetEndpoint && in.To == InternetEndpoint {
+		fromInst, _, _ := strings.Cut(in.From, ".")
+		toInst, _, _ := strings.Cut(in.To, ".")
+		switch {
+		case in.From == InternetEndpoint && in.To == InternetEndpoint:
 			v.p.errorf(v.where(in, "to", in.Pos), "%s: from and to are both the internet; an intent needs an instance on one side", what)
+		case fromInst == toInst && v.sc.Instance(fromInst) != nil:
+			v.p.errorf(v.where(in, "to", in.Pos), "%s: from and to are both instance %s; an intent is about traffic between two endpoints", what, fromInst)
 		}
 		var s, field string
 		switch {

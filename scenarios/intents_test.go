@@ -61,6 +61,7 @@ func TestBadIntents(t *testing.T) {
 		{`{from: nobody, to: db, deny: any}`, `i.yaml:14:12: intent 1: from "nobody": no instance "nobody"`},
 		{`{from: web, to: db.eth3, deny: any}`, `i.yaml:14:21: intent 1: to "db.eth3": instance db has 1 ENIs`},
 		{`{from: internet, to: internet, deny: any}`, "i.yaml:14:26: intent 1: from and to are both the internet"},
+		{`{from: web, to: web.eth0, deny: any}`, `i.yaml:14:21: intent 1: from and to are both instance web`},
 		{`{from: web, to: db, deny: any, port: 80}`, `i.yaml:14:36: intent 1: unknown field "port"`},
 		{`{name: Bad_Name, from: web, to: db, deny: any}`, `i.yaml:14:12: intent 1 (Bad_Name): name "Bad_Name"`},
 	}

@@ -77,8 +77,16 @@ func CheckIntents(r *Result, intents []*scenarios.Intent) []IntentResult {
 			parts = append(parts, t.String())
 		}
 		ir.Traffic = strings.Join(parts, ", ")
-		for _, a := range r.resolve(in.From) {
-			for _, b := range r.resolve(in.To) {
+		froms, tos := r.resolve(in.From), r.resolve(in.To)
+		if (len(froms) == 0 || len(tos) == 0) && in.Deny == "" {
+			// Only "internet" resolves to nothing: a scenario without one cannot reach or be
+			// reached from it, which a deny intent wants and an allow intent does not.
+			ir.OK = false
+			ir.Violations = append(ir.Violations, Violation{From: in.From, To: in.To, Traffic: ir.Traffic,
+				Note: "the scenario has no internet (no internet gateway and no internet hosts)"})
+		}
+		for _, a := range froms {
+			for _, b := range tos {
 				c := r.Cell(a.Name, b.Name)
 				if c == nil {
 					if a != b {

@@ -75,3 +75,28 @@ func TestFilterNamesNothing(t *testing.T) {
 	_, err = Analyze(p, Options{To: []string{"db-2"}})
 	require.ErrorContains(t, err, `to "db-2": no such endpoint`)
 }
+
+// TestIntentsWithoutInternet: "internet" in a scenario without one satisfies a deny intent and
+// violates an allow intent.
+func TestIntentsWithoutInternet(t *testing.T) {
+	sc, err := scenarios.Parse("n.yaml", []byte(`name: n
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets: {a: {cidr: 10.0.1.0/24}}
+instances:
+  web: {subnet: main/a}
+intents:
+  - {from: internet, to: web, deny: any}
+  - {from: web, to: internet, allow: tcp/443}
+`))
+	require.NoError(t, err)
+	p, err := lab.NewPlan(sc, "n")
+	require.NoError(t, err)
+	res, err := Analyze(p, Options{})
+	require.NoError(t, err)
+	irs := CheckIntents(res, sc.Intents)
+	assert.True(t, irs[0].OK)
+	require.False(t, irs[1].OK)
+	assert.Contains(t, irs[1].Violations[0].Note, "no internet")
+}

@@ -176,14 +176,12 @@ func verifyLab(sc *scenarios.Scenario, opts reach.Options, vo reach.VerifyOption
 	}
 	b := make([]byte, 3)
 	rand.Read(b)
+	// "reach-" + 19 + "-" + 6 hex digits: the 32 characters a lab name may have.
 	name := sc.Name
-	if len(name) > 20 {
-		name = strings.TrimRight(name[:20], "-")
+	if len(name) > 19 {
+		name = strings.TrimRight(name[:19], "-")
 	}
 	name = "reach-" + name + "-" + hex.EncodeToString(b)
-	if len(name) > 32 {
-		name = strings.TrimRight(name[:25], "-") + "-" + hex.EncodeToString(b)
-	}
 	plan, err := lab.NewPlan(sc, name)
 	if err != nil {
 		return &exitError{2, err}
