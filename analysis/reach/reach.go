@@ -139,7 +139,8 @@ type Result struct {
 	Scenario  string      `json:"scenario"`
 	Ephemeral Range       `json:"ephemeral_ports"`
 	Endpoints []*Endpoint `json:"endpoints"`
-	// Cells are the analysed pairs, in endpoint order (rows sources, columns targets).
+	// Cells are the analysed pairs, in endpoint order (rows sources, columns targets). Cells
+	// of one pair of equivalence classes share their sets' slices: treat them as read-only.
 	Cells []*Cell `json:"cells"`
 	// Classes is the number of equivalence classes; Traces the packets followed.
 	Classes int `json:"classes"`
