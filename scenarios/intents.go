@@ -69,12 +69,13 @@ const InternetEndpoint = "internet"
 // ports), tcp/N, tcp/N-M, udp/N, udp/N-M and icmp.
 func ParseTraffic(s string) ([]Traffic, error) {
 	const want = `want "any" or a comma-separated list of tcp, udp, tcp/PORT, tcp/LOW-HIGH, udp/PORT, udp/LOW-HIGH, icmp (ports 1-65535)`
-	if strings.TrimSpace(s) == "any" {
+	// Spaces only around items (the schema's pattern says the same), no other white space.
+	if strings.Trim(s, " ") == "any" {
 		return []Traffic{{"tcp", 1, 65535}, {"udp", 1, 65535}, {Proto: "icmp"}}, nil
 	}
 	var out []Traffic
 	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
+		part = strings.Trim(part, " ")
 		proto, ports, hasPorts := strings.Cut(part, "/")
 		switch proto {
 		case "icmp":
@@ -97,7 +98,7 @@ func ParseTraffic(s string) ([]Traffic, error) {
 				t.To, err2 = strconv.Atoi(hi)
 			}
 			switch {
-			case err1 != nil || err2 != nil || t.From < 1 || t.To > 65535:
+			case !digits(lo) || (isRange && !digits(hi)) || err1 != nil || err2 != nil || t.From < 1 || t.To > 65535:
 				return nil, fmt.Errorf("%q: ports %q: %s", part, ports, want)
 			case t.From > t.To:
 				return nil, fmt.Errorf("%q: port range %d-%d is reversed", part, t.From, t.To)
@@ -106,6 +107,16 @@ func ParseTraffic(s string) ([]Traffic, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// digits reports whether s is a non-empty run of ASCII digits (Atoi would also take a sign).
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (d *decoder) intent(i int, n *yaml.Node) *Intent {

@@ -55,6 +55,7 @@ func TestBadIntents(t *testing.T) {
 		{`{from: web, to: db}`, "i.yaml:14:5: intent 1: want allow: TRAFFIC or deny: TRAFFIC"},
 		{`{from: web, to: db, allow: any, deny: any}`, "i.yaml:14:43: intent 1: has both allow and deny"},
 		{`{from: web, to: db, allow: tcp/0}`, `i.yaml:14:32: intent 1: allow "tcp/0": ports "0"`},
+		{`{from: web, to: db, allow: tcp/+80}`, `i.yaml:14:32: intent 1: allow "tcp/+80": ports "+80"`},
 		{`{from: web, to: db, allow: tcp/90-80}`, `i.yaml:14:32: intent 1: allow "tcp/90-80": port range 90-80 is reversed`},
 		{`{from: web, to: db, deny: icmp/8}`, `i.yaml:14:31: intent 1: deny "icmp/8": icmp takes no port`},
 		{`{from: web, to: db, deny: sctp}`, `i.yaml:14:31: intent 1: deny "sctp": want "any" or`},
