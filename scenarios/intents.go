@@ -90,15 +90,10 @@ func ParseTraffic(s string) ([]Traffic, error) {
 		}
 		t := Traffic{Proto: proto, From: 1, To: 65535}
 		if hasPorts {
-			lo, hi, isRange := strings.Cut(ports, "-")
-			var err1, err2 error
-			t.From, err1 = strconv.Atoi(lo)
-			t.To = t.From
-			if isRange {
-				t.To, err2 = strconv.Atoi(hi)
-			}
+			var err error
+			t.From, t.To, err = parsePortRange(ports)
 			switch {
-			case !digits(lo) || (isRange && !digits(hi)) || err1 != nil || err2 != nil || t.From < 1 || t.To > 65535:
+			case err != nil || ports == "all" || t.From < 1 || t.To > 65535:
 				return nil, fmt.Errorf("%q: ports %q: %s", part, ports, want)
 			case t.From > t.To:
 				return nil, fmt.Errorf("%q: port range %d-%d is reversed", part, t.From, t.To)
@@ -107,16 +102,6 @@ func ParseTraffic(s string) ([]Traffic, error) {
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// digits reports whether s is a non-empty run of ASCII digits (Atoi would also take a sign).
-func digits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func (d *decoder) intent(i int, n *yaml.Node) *Intent {
