@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/lab"
 )
 
 func TestReachStatic(t *testing.T) {
@@ -65,5 +72,29 @@ func TestReachVerify(t *testing.T) {
 	// The lab is gone afterwards.
 	if st, _, _ := ec2sim(t, "status"); strings.Contains(st, "reach-aws-custom-nacl") {
 		t.Errorf("verify left its lab behind:\n%s", st)
+	}
+}
+
+// TestReachVerifyInterrupted: Ctrl-C during --verify tears the lab down and says so.
+func TestReachVerifyInterrupted(t *testing.T) {
+	requireRoot(t)
+	cmd := exec.Command(binPath, "reach", "--verify", "../../scenarios/suites/aws-web-db-groups.yaml", "--timeout", "3s")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(out.String(), "interrupted") {
+		t.Errorf("interrupted --verify: %v\n%s", err, out.String())
+	}
+	labs, _ := hypervisor.ListLabs()
+	for _, l := range labs {
+		if strings.HasPrefix(l, "reach-aws-web-db-groups") {
+			t.Errorf("lab %s left after Ctrl-C:\n%s", l, out.String())
+			lab.Teardown(l)
+		}
 	}
 }
