@@ -214,6 +214,13 @@ func (r *Result) explain(v *Violation, spec fabric.TraceSpec, c *Cell, deny bool
 // WriteIntents prints the intents' results: one line per intent, and for each violation the
 // components that block or allow it.
 func WriteIntents(w io.Writer, rs []IntentResult) {
+	held := 0
+	for _, ir := range rs {
+		if ir.OK {
+			held++
+		}
+	}
+	fmt.Fprintf(w, "intents: %d of %d hold\n", held, len(rs))
 	for _, ir := range rs {
 		status := "ok"
 		if !ir.OK {
