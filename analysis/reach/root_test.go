@@ -79,7 +79,7 @@ func verifyOne(t *testing.T, file string, sc *scenarios.Scenario) int {
 	t.Cleanup(func() { l.Down() })
 	defer l.Down()
 	start := time.Now()
-	_, vr, err := Verify(context.Background(), l, Options{}, VerifyOptions{MaxProbes: 150, Timeout: time.Second})
+	_, vr, err := Verify(context.Background(), l, Options{}, VerifyOptions{MaxProbes: 150, Timeout: 1500 * time.Millisecond})
 	if err != nil {
 		t.Errorf("%s: %v", file, err)
 		return 0
