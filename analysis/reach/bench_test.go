@@ -55,3 +55,22 @@ func TestGeneratedClassesAgree(t *testing.T) {
 	require.NotZero(t, nonEmpty)
 	require.Less(t, a.Traces, b.Traces, "classes should save traces")
 }
+
+// TestClassesAgreeWhenManyMerge: few groups over many instances, so that most endpoints share a
+// class; the whole matrix by classes equals the one computed per pair.
+func TestClassesAgreeWhenManyMerge(t *testing.T) {
+	p := generatedPlan(t, 120, 2)
+	a, err := Analyze(p, Options{})
+	require.NoError(t, err)
+	b, err := Analyze(p, Options{PerPair: true})
+	require.NoError(t, err)
+	require.Less(t, a.Classes, len(a.Endpoints)/2, "the scenario should merge endpoints")
+	require.Equal(t, len(a.Cells), len(b.Cells))
+	for i := range a.Cells {
+		x, y := a.Cells[i], b.Cells[i]
+		for _, pair := range [][2]*Set{{&x.Reach, &y.Reach}, {&x.OneWay, &y.OneWay}, {&x.SomeSourcePorts, &y.SomeSourcePorts}, {&x.Appliance, &y.Appliance}} {
+			require.Equal(t, pair[1].Summary(), pair[0].Summary(), "%s -> %s", x.From, x.To)
+		}
+	}
+	t.Logf("%d classes for %d endpoints; %d traces by classes, %d per pair", a.Classes, len(a.Endpoints), a.Traces, b.Traces)
+}
