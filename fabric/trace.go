@@ -184,42 +184,17 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 	var v Verdict
 	Decide(&p, s.From, st, tr, &v)
 	res := &TraceResult{Forward: pathResult(st, &v)}
-	if res.Forward.Reachable && st.ENIs[v.Out].Kind == KindInstance {
-		dst := p.Dst
-		if v.SetDst.IsValid() {
-			dst = v.SetDst
-		}
-		if !st.ENIs[v.Out].Identity.Owns(dst) {
-			res.Forward.Appliance = eniName(st, v.Out)
-			res.Forward.Verdict = "delivered to the appliance " + res.Forward.Appliance + "; its forwarding is not traced"
-			return res, nil
-		}
+	if res.Forward.Reachable && atAppliance(st, &p, &v) {
+		res.Forward.Appliance = eniName(st, v.Out)
+		res.Forward.Verdict = "delivered to the appliance " + res.Forward.Appliance + "; its forwarding is not traced"
+		return res, nil
 	}
 	if !res.Forward.Reachable {
 		res.Forward.Blockers = blockers(st, &p, s.From, &v, tr)
 		return res, nil
 	}
-	if v.EgressDone {
-		tables[s.From].Apply(&v.Egress.Update, tr.Now)
-	}
-	if v.IngressDone {
-		tables[v.Out].Apply(&v.Ingress.Update, tr.Now)
-	}
-	// The reply as the receiver's kernel sends it: from the address it saw the packet arrive on
-	// to the address it came from (after the gateway's translation, if any).
-	back := TraceSpec{From: v.Out, Src: p.Dst, Dst: p.Src, Proto: s.Proto, SrcPort: s.DstPort, DstPort: s.SrcPort}
-	if nextHop != nil {
-		back.NextHop = nextHop(v.Out, back.Dst)
-	}
-	if v.SetDst.IsValid() {
-		back.Src = v.SetDst
-	}
-	if v.SetSrc.IsValid() {
-		back.Dst = v.SetSrc
-	}
-	if s.Proto == 1 {
-		back.SrcPort = s.SrcPort
-	}
+	applyForward(tr, s.From, &v)
+	back := replySpec(s, &p, &v, nextHop)
 	rp, err := synthetic(st, back, replyFlags)
 	if err != nil {
 		return nil, err
@@ -238,6 +213,145 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 // PathOf turns a verdict the engine reached on a real frame into the hops a trace shows, so that
 // a live trace can set the engine's decisions next to the prediction.
 func PathOf(st *State, v *Verdict) PathResult { return pathResult(st, v) }
+
+// replySpec is the reply as the receiver's kernel sends it: from the address it saw the packet
+// arrive on to the address it came from (after the gateway's translation, if any).
+func replySpec(s TraceSpec, p *packet.Parsed, v *Verdict, nextHop func(eni uint32, dst netip.Addr) netip.Addr) TraceSpec {
+	back := TraceSpec{From: v.Out, Src: p.Dst, Dst: p.Src, Proto: s.Proto, SrcPort: s.DstPort, DstPort: s.SrcPort}
+	if nextHop != nil {
+		back.NextHop = nextHop(v.Out, back.Dst)
+	}
+	if v.SetDst.IsValid() {
+		back.Src = v.SetDst
+	}
+	if v.SetSrc.IsValid() {
+		back.Dst = v.SetSrc
+	}
+	if s.Proto == 1 {
+		back.SrcPort = s.SrcPort
+	}
+	return back
+}
+
+// atAppliance reports whether a delivered packet went to an instance that does not hold its
+// (translated) destination.
+func atAppliance(st *State, p *packet.Parsed, v *Verdict) bool {
+	if st.ENIs[v.Out].Kind != KindInstance {
+		return false
+	}
+	dst := p.Dst
+	if v.SetDst.IsValid() {
+		dst = v.SetDst
+	}
+	return !st.ENIs[v.Out].Identity.Owns(dst)
+}
+
+// applyForward applies the conntrack updates of a delivered forward packet to the scratch
+// tables, so that the reply is judged as the tracked reply it is.
+func applyForward(tr *Tracking, from uint32, v *Verdict) {
+	if v.EgressDone {
+		tr.Tables[from].Apply(&v.Egress.Update, tr.Now)
+	}
+	if v.IngressDone {
+		tr.Tables[v.Out].Apply(&v.Ingress.Update, tr.Now)
+	}
+}
+
+// Outcome is a trace without its explanation: what the static analyser needs of each of the
+// many packets it follows.
+type Outcome struct {
+	// Forward: the packet is delivered; Return: so is the reply (false when not evaluated).
+	Forward, Return bool
+	// Appliance: the packet is delivered to an instance that does not hold the destination;
+	// its forwarding is not traced, and Return is not evaluated.
+	Appliance bool
+	// Out is the ENI the forward packet was delivered to, or NoENI.
+	Out uint32
+	// Reason is the drop reason of the direction that failed.
+	Reason Reason
+}
+
+// TraceScratch is the reusable memory of QuickTrace: one conntrack slot per ENI, of which only
+// the sender's and the receiver's are ever filled, with two tables reset between packets. Not
+// safe for concurrent use.
+type TraceScratch struct {
+	tables   []*sgengine.Conntrack
+	from, to *sgengine.Conntrack
+	// NextHop, when set, is the reply sender's own routing, as for TraceWithRoutes.
+	NextHop func(eni uint32, dst netip.Addr) netip.Addr
+}
+
+// receiver guesses the ENI a packet from ENI from to dst is delivered to, so that its table is
+// in place before Decide runs: the holder of dst in the sender's VPC, the holder of a public
+// address for the internet's packets, else the internet. A wrong guess costs a second Decide.
+func receiver(st *State, from uint32, dst netip.Addr) uint32 {
+	e := &st.ENIs[from]
+	if e.Kind == KindInternet {
+		if i, ok := st.public[dst]; ok {
+			return i
+		}
+		return NoENI
+	}
+	if i, ok := st.VPCs[e.VPC].byIP[dst]; ok {
+		return i
+	}
+	return st.Internet
+}
+
+// QuickTrace is TraceWithRoutes without hops, blockers or strings: the same Decide on the same
+// synthetic packets with scratch conntrack, and the same reply, for callers that follow many
+// packets and explain only a few of them (with Trace).
+func QuickTrace(st *State, s TraceSpec, sc *TraceScratch) (Outcome, error) {
+	out := Outcome{Out: NoENI}
+	p, err := synthetic(st, s, synFlags)
+	if err != nil {
+		return out, err
+	}
+	if len(sc.tables) != len(st.ENIs) {
+		sc.tables = make([]*sgengine.Conntrack, len(st.ENIs))
+		sc.from, sc.to = sgengine.NewConntrack(), sgengine.NewConntrack()
+	}
+	tables := sc.tables
+	defer func() {
+		clear(tables)
+		sc.from.Reset()
+		sc.to.Reset()
+	}()
+	tables[s.From] = sc.from
+	if r := receiver(st, s.From, s.Dst); r != NoENI && r != s.From {
+		tables[r] = sc.to
+	}
+	tr := &Tracking{Tables: tables, Now: 1}
+	var v Verdict
+	Decide(&p, s.From, st, tr, &v)
+	if v.IngressDone && tables[v.Out] == nil {
+		// The receiver's update must be computed against the table it will be applied to.
+		clear(tables)
+		tables[s.From], tables[v.Out] = sc.from, sc.to
+		Decide(&p, s.From, st, tr, &v)
+	}
+	out.Forward, out.Out = v.Action == Deliver, v.Out
+	if !out.Forward {
+		out.Reason = v.Reason
+		return out, nil
+	}
+	if atAppliance(st, &p, &v) {
+		out.Appliance = true
+		return out, nil
+	}
+	applyForward(tr, s.From, &v)
+	back := replySpec(s, &p, &v, sc.NextHop)
+	rp, err := synthetic(st, back, replyFlags)
+	if err != nil {
+		return out, err
+	}
+	var rv Verdict
+	tr.Now = 2
+	Decide(&rp, back.From, st, tr, &rv)
+	out.Return = rv.Action == Deliver
+	out.Reason = rv.Reason
+	return out, nil
+}
 
 // pathResult turns a verdict's steps into hops.
 func pathResult(st *State, v *Verdict) PathResult {

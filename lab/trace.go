@@ -153,23 +153,42 @@ func DecodeResult(r *Response, v any) error {
 // liveEphemeral reads the low end of an instance's ephemeral port range from its own kernel.
 func liveEphemeral(labName string) func(st *fabric.State, eni uint32) uint16 {
 	return func(st *fabric.State, eni uint32) uint16 {
-		e := &st.ENIs[eni]
-		if e.Kind != fabric.KindInstance {
-			return 0
-		}
-		var lo int
-		hypervisor.RunIn(hypervisor.NSPath(labName, e.Instance), func() error {
-			b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-			if err == nil {
-				fmt.Sscan(string(b), &lo)
-			}
-			return nil
-		})
-		if lo < 1 || lo > 65535 {
-			return 0
-		}
+		lo, _ := readEphemeral(labName, st, eni)
 		return uint16(lo)
 	}
+}
+
+// readEphemeral reads the ephemeral port range of the instance behind ENI eni from its own
+// kernel; 0, 0 when eni is not an instance's or the kernel's answer makes no sense.
+func readEphemeral(labName string, st *fabric.State, eni uint32) (lo, hi int) {
+	e := &st.ENIs[eni]
+	if e.Kind != fabric.KindInstance {
+		return 0, 0
+	}
+	hypervisor.RunIn(hypervisor.NSPath(labName, e.Instance), func() error {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+		if err == nil {
+			fmt.Sscan(string(b), &lo, &hi)
+		}
+		return nil
+	})
+	if lo < 1 || lo > 65535 || hi < lo || hi > 65535 {
+		return 0, 0
+	}
+	return lo, hi
+}
+
+// EphemeralPorts is the ephemeral source port range of the kernel behind ENI eni in the running
+// lab (0, 0 when eni is not an instance's).
+func (l *Lab) EphemeralPorts(eni uint32) (lo, hi int) {
+	return readEphemeral(l.Plan.Lab, l.Engine.State(), eni)
+}
+
+// NextHop is the gateway that the kernel behind ENI eni uses for dst in the running lab (zero
+// when it sends to dst directly, or when eni is not an instance's), so that static analyses of
+// a running lab follow the instances' own routes as a trace does.
+func (l *Lab) NextHop(eni uint32, dst netip.Addr) netip.Addr {
+	return liveNextHop(l.Plan.Lab)(l.Engine.State(), eni, dst)
 }
 
 // Trace follows req through the running lab's current rules and the instances' own routes and

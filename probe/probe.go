@@ -65,12 +65,26 @@ func Run(s Spec) (Result, error) {
 	return Result{}, fmt.Errorf("probe protocol %q: want tcp, udp or icmp", s.Proto)
 }
 
+// listenUDP binds port on addr if the namespace holds it, else on every address (a public
+// address that the gateway translates is not held by the instance behind it).
+func listenUDP(addr netip.Addr, port int) (net.PacketConn, error) {
+	if addr.IsValid() {
+		if pc, err := net.ListenPacket("udp4", hostPort(addr, port)); err == nil {
+			return pc, nil
+		}
+	}
+	return net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", port))
+}
+
 func hostPort(a netip.Addr, port int) string { return net.JoinHostPort(a.String(), strconv.Itoa(port)) }
 
 // Listen starts an echo listener for proto (tcp or udp) on port in the namespace at ns; probes
 // with an empty ToNS use it, so that many sources can probe one target at once (a matrix's
-// column). Close it when done.
-func Listen(ns, proto string, port int) (io.Closer, error) {
+// column). A UDP listener is bound to addr when the namespace holds it, so that the echo leaves
+// from the address the client sent to: an unbound UDP socket answers from the interface's first
+// address, which in a namespace of several hosts (the simulated internet) is another host's, and
+// the client's conntrack would not know it. Close it when done.
+func Listen(ns, proto string, addr netip.Addr, port int) (io.Closer, error) {
 	var c io.Closer
 	err := hypervisor.RunIn(ns, func() error {
 		switch proto {
@@ -82,7 +96,7 @@ func Listen(ns, proto string, port int) (io.Closer, error) {
 			go echoTCP(ln)
 			c = ln
 		case "udp":
-			pc, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", port))
+			pc, err := listenUDP(addr, port)
 			if err != nil {
 				return err
 			}
@@ -101,7 +115,7 @@ func Listen(ns, proto string, port int) (io.Closer, error) {
 
 func runTCP(s Spec, token []byte) (Result, error) {
 	if s.ToNS != "" {
-		ln, err := Listen(s.ToNS, "tcp", s.Port)
+		ln, err := Listen(s.ToNS, "tcp", netip.Addr{}, s.Port)
 		if err != nil {
 			return Result{}, err
 		}
@@ -167,7 +181,7 @@ func echoUDP(pc net.PacketConn) {
 
 func runUDP(s Spec, token []byte) (Result, error) {
 	if s.ToNS != "" {
-		pc, err := Listen(s.ToNS, "udp", s.Port)
+		pc, err := Listen(s.ToNS, "udp", s.Dst, s.Port)
 		if err != nil {
 			return Result{}, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -136,7 +137,7 @@ func probeCell(l *lab.Lab, ls *matrixListeners, p *scenarios.Probe, opts Options
 		return cellError, err
 	}
 	if spec.ToNS != "" {
-		if err := ls.ensure(spec.ToNS, p.Proto, p.Port); err != nil {
+		if err := ls.ensure(spec.ToNS, p.Proto, spec.Dst, p.Port); err != nil {
 			return cellError, err
 		}
 		spec.ToNS = ""
@@ -157,14 +158,17 @@ type matrixListeners struct {
 	open map[string]io.Closer
 }
 
-func (ls *matrixListeners) ensure(ns, proto string, port int) error {
-	key := fmt.Sprintf("%s|%s|%d", ns, proto, port)
+func (ls *matrixListeners) ensure(ns, proto string, dst netip.Addr, port int) error {
+	if proto == "tcp" {
+		dst = netip.Addr{} // one TCP listener on every address serves every host of the namespace
+	}
+	key := fmt.Sprintf("%s|%s|%s|%d", ns, proto, dst, port)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if _, ok := ls.open[key]; ok {
 		return nil
 	}
-	c, err := probe.Listen(ns, proto, port)
+	c, err := probe.Listen(ns, proto, dst, port)
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,8 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			})
 		case "peerings":
 			d.namedMap(v, "peerings", func(name string, k, v *yaml.Node) { sc.Peerings = append(sc.Peerings, d.peering(name, k, v)) })
+		case "intents":
+			d.list(v, "intents", func(i int, v *yaml.Node) { sc.Intents = append(sc.Intents, d.intent(i, v)) })
 		case "on_prem":
 			d.namedMap(v, "on_prem", func(name string, k, v *yaml.Node) { sc.OnPrem = append(sc.OnPrem, d.onPrem(name, k, v)) })
 		}

@@ -215,6 +215,13 @@ func Format(sc *Scenario) ([]byte, error) {
 		}
 		add(root, "steps", steps)
 	}
+	if len(sc.Intents) > 0 {
+		list := sequence(false)
+		for _, in := range sc.Intents {
+			list.Content = append(list.Content, formatIntent(in))
+		}
+		add(root, "intents", list)
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

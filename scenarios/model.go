@@ -55,6 +55,8 @@ type Scenario struct {
 	Expect []*Probe
 	// Matrices are reachability matrices, checked after the expect: probes, before the steps.
 	Matrices []*Matrix
+	// Intents are checked by `ec2sim reach` (intents.go).
+	Intents  []*Intent
 	Warnings []Warning // e.g. a rule CIDR with host bits that was canonicalised
 }
 

@@ -46,6 +46,7 @@ const (
 	kOnPrem     = "on_prem"
 	kMatrix     = "matrix"
 	kSendStep   = "send_step"
+	kIntent     = "intent"
 )
 
 // formatSpec is the table of every object kind's fields, in the order the documentation lists them.
@@ -67,6 +68,15 @@ func formatSpec() map[string][]field {
 			{"expect", "list:" + kProbe, false},
 			{"matrix", "list:" + kMatrix, false},
 			{"steps", "list:" + kStep, false},
+			{"intents", "list:" + kIntent, false},
+		},
+		kIntent: {
+			{"name", "name", false},
+			{"from", "string", true},
+			{"to", "string", true},
+			{"allow", "string", false},
+			{"deny", "string", false},
+			{"description", "string", false},
 		},
 		kMatrix: {
 			{"name", "string", false},

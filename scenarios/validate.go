@@ -74,6 +74,7 @@ func validate(sc *Scenario, p *problems, where wherer) {
 	for i, m := range sc.Matrices {
 		v.matrix(fmt.Sprintf("matrix %d", i+1), m)
 	}
+	v.intents()
 }
 
 // nameRE is the rule for every name in a scenario: names become parts of network namespace,
