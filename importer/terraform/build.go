@@ -274,7 +274,7 @@ func (b *builder) name(ns string, r *resource) string {
 	}
 	base = sanitize(base)
 	if strings.HasPrefix(ns, "sg:") && strings.HasPrefix(base, "sg-") {
-		base = "group-" + strings.TrimPrefix(base, "sg-") // AWS refuses group names starting sg-
+		base = sanitize(strings.TrimPrefix(base, "sg-") + "-sg") // AWS refuses group names starting sg-
 	}
 	return b.claim(ns, base)
 }

@@ -97,6 +97,9 @@ func (b *builder) addENI(r *resource) {
 	if !e.IP.IsValid() && len(e.SecondaryIPs) > 0 {
 		// private_ips is a set without a primary; AWS makes the first one primary
 		e.IP, e.SecondaryIPs = e.SecondaryIPs[0], e.SecondaryIPs[1:]
+		if len(e.SecondaryIPs) == 0 {
+			e.SecondaryIPs = nil
+		}
 	}
 	e.Description = str(r.Values, "description")
 	if !descriptionOK(e.Description) {

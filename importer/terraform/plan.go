@@ -78,6 +78,7 @@ type cfgResource struct {
 	Type        string         `json:"type"`
 	Name        string         `json:"name"`
 	Expressions map[string]any `json:"expressions"`
+	ForEach     map[string]any `json:"for_each_expression"`
 }
 
 type cfgCall struct {

@@ -88,6 +88,11 @@ func expression(exprs map[string]any, attr string) map[string]any {
 // instances.
 func (rv resolver) lookup(r *resource, expr map[string]any, value any, many bool) ([]*resource, error) {
 	if refs := references(expr); len(refs) > 0 {
+		if r.cfg != nil && r.cfg.ForEach != nil && hasEachValue(refs) {
+			// for_each = aws_subnet.public with subnet_id = each.value.id: the instance of
+			// the for_each collection with this resource's own key
+			refs = references(r.cfg.ForEach)
+		}
 		return rv.resolveRefs(r.Module, r.Index, refs, many, 0)
 	}
 	ids := idStrings(value)
@@ -406,4 +411,19 @@ func normalizeConst(v any) any {
 		}
 	}
 	return v
+}
+
+// hasEachValue reports whether an expression is written with each.value, and with nothing else
+// that could name a resource.
+func hasEachValue(refs []string) bool {
+	each := false
+	for _, s := range refs {
+		switch pr := parseRef(s); {
+		case strings.HasPrefix(s, "each.value"):
+			each = true
+		case pr.kind != "skip":
+			return false
+		}
+	}
+	return each
 }

@@ -60,11 +60,10 @@ func (b *builder) addRouteTable(r *resource) {
 }
 
 func (b *builder) addRoute(r *resource) {
-	tr := b.one(r, "route_table_id", "aws_route_table", "aws_default_route_table")
-	if tr == nil || b.rt[tr] == nil {
+	t := b.tableOf(r, "route_table_id")
+	if t == nil {
 		return
 	}
-	t := b.rt[tr]
 	b.route(r, b.sc.VPC(t.VPC), t, r.cfgExprs(), r.Values, "destination_cidr_block", "destination_ipv6_cidr_block", "destination_prefix_list_id")
 	b.rep.mapped(r.Addr, "route of route table %s/%s", t.VPC, t.Name)
 }
@@ -181,14 +180,14 @@ func (b *builder) addRTAssociation(r *resource) {
 		b.rep.skip(r.Addr, "an edge association with a gateway is not modelled")
 		return
 	}
-	tr := b.one(r, "route_table_id", "aws_route_table", "aws_default_route_table")
+	t := b.tableOf(r, "route_table_id")
 	sr := b.one(r, "subnet_id", "aws_subnet")
-	if tr == nil || sr == nil || b.rt[tr] == nil || b.subnet[sr] == nil {
+	if t == nil || sr == nil || b.subnet[sr] == nil {
 		return
 	}
-	t, s := b.rt[tr], b.subnet[sr]
+	s := b.subnet[sr]
 	if t.VPC != s.VPC {
-		b.fail(r, "associates subnet %s (VPC %s) with route table %s of VPC %s; they must be in one VPC", sr.Addr, s.VPC, tr.Addr, t.VPC)
+		b.fail(r, "associates subnet %s (VPC %s) with route table %s of VPC %s; they must be in one VPC", sr.Addr, s.VPC, t.Name, t.VPC)
 		return
 	}
 	if s.RouteTable != "" && s.RouteTable != t.Name {
@@ -201,13 +200,12 @@ func (b *builder) addRTAssociation(r *resource) {
 
 func (b *builder) addMainAssociation(r *resource) {
 	v := b.vpcOf(r, "vpc_id")
-	tr := b.one(r, "route_table_id", "aws_route_table", "aws_default_route_table")
-	if v == nil || tr == nil || b.rt[tr] == nil {
+	t := b.tableOf(r, "route_table_id")
+	if v == nil || t == nil {
 		return
 	}
-	t := b.rt[tr]
 	if t.VPC != v.Name {
-		b.fail(r, "makes route table %s of VPC %s the main table of VPC %s", tr.Addr, t.VPC, v.Name)
+		b.fail(r, "makes route table %s of VPC %s the main table of VPC %s", t.Name, t.VPC, v.Name)
 		return
 	}
 	var rest []*scenarios.RouteTable
@@ -220,4 +218,34 @@ func (b *builder) addMainAssociation(r *resource) {
 	t.Main = true
 	v.RouteTables = append([]*scenarios.RouteTable{t}, rest...)
 	b.rep.mapped(r.Addr, "main route table of vpc %s: %s", v.Name, t.Name)
+}
+
+// tableOf resolves a route_table_id: a route table of the plan, or a VPC's
+// default_route_table_id / main_route_table_id, which is the VPC's main table.
+func (b *builder) tableOf(r *resource, attr string) *scenarios.RouteTable {
+	t := b.one(r, attr, "aws_route_table", "aws_default_route_table", "aws_vpc")
+	switch {
+	case t == nil:
+		return nil
+	case t.Type == "aws_vpc":
+		if v := b.vpc[t]; v != nil {
+			return b.mainTable(v)
+		}
+		return nil
+	}
+	return b.rt[t]
+}
+
+// mainTable is the VPC's main route table, made as AWS creates it (the local route only) when
+// the plan does not manage it with aws_default_route_table.
+func (b *builder) mainTable(v *scenarios.VPC) *scenarios.RouteTable {
+	if t := v.MainTable(); t != nil {
+		return t
+	}
+	if t := v.RouteTable(scenarios.MainRouteTable); t != nil {
+		return t
+	}
+	t := &scenarios.RouteTable{Name: scenarios.MainRouteTable, VPC: v.Name, Main: true}
+	v.RouteTables = append([]*scenarios.RouteTable{t}, v.RouteTables...)
+	return t
 }

@@ -212,8 +212,8 @@ func protoNumber(s string) (int, error) {
 
 // addGroupRule adds an aws_security_group_rule.
 func (b *builder) addGroupRule(r *resource) {
-	t := b.one(r, "security_group_id", "aws_security_group", "aws_default_security_group")
-	if t == nil || b.sg[t] == nil {
+	g := b.groupOf(r)
+	if g == nil {
 		return
 	}
 	dir := str(r.Values, "type")
@@ -221,17 +221,16 @@ func (b *builder) addGroupRule(r *resource) {
 		b.fail(r, "type %q: want ingress or egress", dir)
 		return
 	}
-	b.classicRule(r, dir, b.sg[t], r.Values, r.cfgExprs())
-	b.rep.mapped(r.Addr, "%s rule of security group %s/%s", dir, b.sg[t].VPC, b.sg[t].Name)
+	b.classicRule(r, dir, g, r.Values, r.cfgExprs())
+	b.rep.mapped(r.Addr, "%s rule of security group %s/%s", dir, g.VPC, g.Name)
 }
 
 // addVPCGroupRule adds an aws_vpc_security_group_ingress_rule or _egress_rule: one source each.
 func (b *builder) addVPCGroupRule(r *resource) {
-	t := b.one(r, "security_group_id", "aws_security_group", "aws_default_security_group")
-	if t == nil || b.sg[t] == nil {
+	g := b.groupOf(r)
+	if g == nil {
 		return
 	}
-	g := b.sg[t]
 	rule, ok := b.ruleProto(r, r.Values, "ip_protocol")
 	if !ok {
 		return
@@ -420,23 +419,22 @@ func (b *builder) aclEntry(r *resource, acl *scenarios.NetworkACL, egress bool, 
 }
 
 func (b *builder) addACLRule(r *resource) {
-	t := b.one(r, "network_acl_id", "aws_network_acl", "aws_default_network_acl")
-	if t == nil || b.acl[t] == nil {
+	acl := b.aclOf(r)
+	if acl == nil {
 		return
 	}
-	acl := b.acl[t]
 	b.aclEntry(r, acl, boolean(r.Values, "egress"), r.Values, "rule_number", "rule_action", "cidr_block", "ipv6_cidr_block")
 	b.rep.mapped(r.Addr, "rule of network acl %s/%s", acl.VPC, acl.Name)
 }
 
 func (b *builder) addACLAssociation(r *resource) {
-	t := b.one(r, "network_acl_id", "aws_network_acl", "aws_default_network_acl")
+	acl := b.aclOf(r)
 	s := b.one(r, "subnet_id", "aws_subnet")
-	if t == nil || s == nil || b.acl[t] == nil {
+	if acl == nil || s == nil || b.subnet[s] == nil {
 		return
 	}
-	b.associateACL(r, b.acl[t], s)
-	b.rep.mapped(r.Addr, "association of %s with network acl %s", b.subnet[s].Qualified(), b.acl[t].Name)
+	b.associateACL(r, acl, s)
+	b.rep.mapped(r.Addr, "association of %s with network acl %s", b.subnet[s].Qualified(), acl.Name)
 }
 
 // constants gives the constant arguments of a configuration block as planned values would.
@@ -450,4 +448,53 @@ func constants(block map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// groupOf resolves a rule's security_group_id: a group of the plan, or a VPC's
+// default_security_group_id, which is the VPC's default group with AWS's rules.
+func (b *builder) groupOf(r *resource) *scenarios.SecurityGroup {
+	t := b.one(r, "security_group_id", "aws_security_group", "aws_default_security_group", "aws_vpc")
+	if t == nil {
+		return nil
+	}
+	if t.Type != "aws_vpc" {
+		return b.sg[t]
+	}
+	v := b.vpc[t]
+	if v == nil {
+		return nil
+	}
+	if g := v.Group(scenarios.DefaultGroup); g != nil {
+		return g
+	}
+	g := &scenarios.SecurityGroup{Name: scenarios.DefaultGroup, VPC: v.Name, Description: "default VPC security group",
+		Ingress: []*scenarios.Rule{{Proto: scenarios.ProtoAll, FromPort: -1, ToPort: -1, Group: scenarios.DefaultGroup}},
+		Egress:  []*scenarios.Rule{{Proto: scenarios.ProtoAll, FromPort: -1, ToPort: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}}}
+	v.SecurityGroups = append([]*scenarios.SecurityGroup{g}, v.SecurityGroups...)
+	return g
+}
+
+// aclOf resolves a network_acl_id: an ACL of the plan, or a VPC's default_network_acl_id, which
+// is the VPC's default ACL with AWS's rules (rule 100 allows all, both ways).
+func (b *builder) aclOf(r *resource) *scenarios.NetworkACL {
+	t := b.one(r, "network_acl_id", "aws_network_acl", "aws_default_network_acl", "aws_vpc")
+	if t == nil {
+		return nil
+	}
+	if t.Type != "aws_vpc" {
+		return b.acl[t]
+	}
+	v := b.vpc[t]
+	if v == nil {
+		return nil
+	}
+	if a := v.NetworkACL(scenarios.DefaultACL); a != nil {
+		return a
+	}
+	all := func() []*scenarios.ACLEntry {
+		return []*scenarios.ACLEntry{{Number: 100, Allow: true, Proto: scenarios.ProtoAll, FromPort: 0, ToPort: 65535, ICMPType: -1, ICMPCode: -1, CIDR: netip.MustParsePrefix("0.0.0.0/0")}}
+	}
+	a := &scenarios.NetworkACL{Name: scenarios.DefaultACL, VPC: v.Name, Default: true, Ingress: all(), Egress: all()}
+	v.NetworkACLs = append([]*scenarios.NetworkACL{a}, v.NetworkACLs...)
+	return a
 }
