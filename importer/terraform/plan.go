@@ -170,7 +170,8 @@ func jsonError(file string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return fmt.Errorf("%s:%s: malformed JSON: %v", file, lineCol(data, syn.Offset), syn)
+		// Offset counts the offending byte too: point at it.
+		return fmt.Errorf("%s:%s: malformed JSON: %v", file, lineCol(data, max(syn.Offset-1, 0)), syn)
 	case errors.As(err, &typ):
 		return fmt.Errorf("%s:%s: %s is a JSON %s; want %s", file, lineCol(data, typ.Offset), fieldName(typ.Field), typ.Value, typ.Type)
 	case err.Error() == "unexpected EOF" || err.Error() == "EOF":

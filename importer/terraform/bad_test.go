@@ -1,0 +1,85 @@
+package tfimport
+
+import (
+	"strings"
+	"testing"
+)
+
+// Bad input is an error naming the file and, where there is one, the resource address and the
+// bad value; nothing is returned to write.
+func TestBadInput(t *testing.T) {
+	sg := func(vpcRef map[string]any) tres {
+		return tres{typ: "aws_security_group", name: "web", values: map[string]any{"name": "web", "ingress": []any{}, "egress": []any{}}, unknown: []string{"vpc_id"}, exprs: map[string]any{"vpc_id": vpcRef}}
+	}
+	cases := []struct {
+		name string
+		data string
+		want []string
+	}{
+		{"malformed JSON", "{\n  \"format_version\": \"1.2\",\n  \"planned_values\": {,}\n}", []string{"p.json:3:22:", "malformed JSON"}},
+		{"truncated JSON", "{\n  \"format_version\": \"1.2\",\n  \"planned_values\": {", []string{"p.json:3:", "ends inside a value"}},
+		{"wrong type", `{"format_version": 1.2}`, []string{"p.json:1:", "format_version", "string"}},
+		{"two objects", `{"format_version": "1.2", "planned_values": {}} {}`, []string{"p.json:1:", "after the plan object"}},
+		{"format major 2", `{"format_version": "2.0", "planned_values": {}}`, []string{"p.json:", `format_version "2.0" is not supported`, "0.x and 1.x"}},
+		{"no format_version", `{"planned_values": {}}`, []string{"p.json:", "no format_version"}},
+		{"a state, not a plan", `{"format_version": "1.0", "values": {}}`, []string{"p.json:", "not a plan"}},
+		{"overlapping subnets", string(testPlan{res: append(vpcAndSubnets(), tres{typ: "aws_subnet", name: "c", values: map[string]any{"cidr_block": "10.0.1.128/25"}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}})}.json(t)),
+			[]string{"p.json: aws_subnet.c: cidr_block 10.0.1.128/25 overlaps 10.0.1.0/24 (aws_subnet.a)"}},
+		{"subnet outside its VPC", string(testPlan{res: append(vpcAndSubnets(), tres{typ: "aws_subnet", name: "c", values: map[string]any{"cidr_block": "10.9.0.0/24"}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}})}.json(t)),
+			[]string{"p.json: aws_subnet.c: cidr_block 10.9.0.0/24 is not inside the CIDR 10.0.0.0/16 of its VPC aws_vpc.main"}},
+		{"overlapping peered VPCs", string(testPlan{res: append(vpcAndSubnets(),
+			tres{typ: "aws_vpc", name: "other", values: map[string]any{"cidr_block": "10.0.0.0/20"}, exprs: map[string]any{}},
+			tres{typ: "aws_vpc_peering_connection", name: "p", exprs: map[string]any{"vpc_id": idOf("aws_vpc.main"), "peer_vpc_id": idOf("aws_vpc.other")}})}.json(t)),
+			[]string{"p.json: aws_vpc_peering_connection.p: peers VPCs", "aws_vpc.main", "aws_vpc.other", "overlap"}},
+		{"host bits in a VPC CIDR", string(testPlan{res: []tres{{typ: "aws_vpc", name: "main", values: map[string]any{"cidr_block": "10.0.0.1/16"}, exprs: map[string]any{}}}}.json(t)),
+			[]string{"p.json: aws_vpc.main: cidr_block 10.0.0.1/16 has host bits set; AWS wants 10.0.0.0/16"}},
+		{"a VPC too large", string(testPlan{res: []tres{{typ: "aws_vpc", name: "main", values: map[string]any{"cidr_block": "10.0.0.0/8"}, exprs: map[string]any{}}}}.json(t)),
+			[]string{"p.json: aws_vpc.main: cidr_block 10.0.0.0/8", "/16 to /28"}},
+		{"bad protocol", string(testPlan{res: vpcAndSubnets(tres{typ: "aws_security_group_rule", name: "r", values: map[string]any{"type": "ingress", "protocol": "tcpp", "from_port": 1, "to_port": 2, "cidr_blocks": []any{"0.0.0.0/0"}},
+			exprs: map[string]any{"security_group_id": refs("aws_vpc.main.default_security_group_id", "aws_vpc.main")}})}.json(t)),
+			[]string{"p.json: aws_security_group_rule.r: protocol: protocol \"tcpp\""}},
+		{"duplicate NACL rule number", string(testPlan{res: vpcAndSubnets(tres{typ: "aws_network_acl", name: "n", values: map[string]any{"ingress": []any{
+			map[string]any{"rule_no": 100, "action": "allow", "protocol": "-1", "cidr_block": "0.0.0.0/0"},
+			map[string]any{"rule_no": 100, "action": "deny", "protocol": "-1", "cidr_block": "10.0.0.0/8"}}}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}})}.json(t)),
+			[]string{"p.json: aws_network_acl.n: rule number 100 is used twice", "NetworkAclEntryAlreadyExists"}},
+		{"reference to a data source", string(testPlan{res: vpcAndSubnets(sg(refs("data.aws_vpc.default.id", "data.aws_vpc.default")))}.json(t)),
+			[]string{"p.json: 1 values cannot be resolved", "aws_security_group.web: vpc_id references data.aws_vpc.default.id, a data source", "nothing was written"}},
+		{"reference to a resource not in the plan", string(testPlan{res: vpcAndSubnets(sg(idOf("aws_vpc.gone")))}.json(t)),
+			[]string{"aws_security_group.web: vpc_id references aws_vpc.gone.id, which is not in the plan"}},
+		{"a literal id", string(testPlan{res: vpcAndSubnets(tres{typ: "aws_security_group", name: "web", values: map[string]any{"vpc_id": "vpc-0abc"}, exprs: map[string]any{"vpc_id": constant("vpc-0abc")}})}.json(t)),
+			[]string{`aws_security_group.web: vpc_id is "vpc-0abc", an object that is not in the plan`}},
+		{"a root variable", string(testPlan{vars: map[string]any{"vpc": "vpc-0abc"}, res: vpcAndSubnets(sg(refs("var.vpc")))}.json(t)),
+			[]string{`aws_security_group.web: vpc_id is the root variable var.vpc = "vpc-0abc"`}},
+		{"an instance in the default VPC", string(testPlan{res: vpcAndSubnets(tres{typ: "aws_instance", name: "i", exprs: map[string]any{}})}.json(t)),
+			[]string{"aws_instance.i: subnet_id is not set", "default VPC"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := Import("p.json", []byte(c.data), Options{})
+			if err == nil {
+				t.Fatalf("no error; yaml:\n%s", res.YAML)
+			}
+			if !contains(err.Error(), c.want...) {
+				t.Errorf("error %q\nwant it to contain %q", err, c.want)
+			}
+			if res != nil && res.YAML != nil {
+				t.Errorf("an error, and YAML to write as well")
+			}
+		})
+	}
+}
+
+// --partial writes what could be imported, and says so in the scenario.
+func TestPartial(t *testing.T) {
+	data := testPlan{res: vpcAndSubnets(tres{typ: "aws_security_group", name: "web", values: map[string]any{"name": "web"}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.gone")}})}.json(t)
+	res, err := Import("p.json", data, Options{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Scenario.Description, "PARTIAL import") || len(res.Report.Problems) != 1 || !res.Report.Problems[0].NotInPlan {
+		t.Errorf("description %q, problems %v", res.Scenario.Description, res.Report.Problems)
+	}
+	if res.Scenario.VPC("main").Group("web") != nil {
+		t.Error("the group whose VPC is unresolved was imported anyway")
+	}
+}

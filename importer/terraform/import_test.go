@@ -1,0 +1,208 @@
+package tfimport
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+func importFixture(t *testing.T, name string, opts Options) *Result {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(path, data, opts)
+	if err != nil {
+		t.Fatalf("import %s: %v", name, err)
+	}
+	return res
+}
+
+// Every fixture imports without unresolved values, and its YAML loads again to the same model.
+func TestFixturesImportAndLoad(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) < 3 {
+		t.Fatalf("want at least 3 fixtures, found %v", files)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			res := importFixture(t, filepath.Base(f), Options{})
+			if len(res.Report.Problems) > 0 {
+				t.Errorf("problems: %v", res.Report.Problems)
+			}
+			again, err := scenarios.Parse("again.yaml", res.YAML)
+			if err != nil {
+				t.Fatalf("YAML does not load: %v\n%s", err, res.YAML)
+			}
+			y2, err := scenarios.Format(again)
+			if err != nil || string(y2) != string(res.YAML) {
+				t.Errorf("format(parse(yaml)) differs from yaml (err %v):\n%s\n---\n%s", err, res.YAML, y2)
+			}
+		})
+	}
+}
+
+func group(t *testing.T, sc *scenarios.Scenario, vpc, name string) *scenarios.SecurityGroup {
+	t.Helper()
+	v := sc.VPC(vpc)
+	if v == nil {
+		t.Fatalf("no vpc %s", vpc)
+	}
+	g := v.Group(name)
+	if g == nil {
+		t.Fatalf("no group %s/%s", vpc, name)
+	}
+	return g
+}
+
+func hasRule(rules []*scenarios.Rule, proto, from, to int, cidr, grp string) bool {
+	for _, r := range rules {
+		if r.Proto == proto && r.FromPort == from && r.ToPort == to && r.Group == grp && (cidr == "" || r.CIDR == netip.MustParsePrefix(cidr)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBasicFixture(t *testing.T) {
+	res := importFixture(t, "basic.json", Options{Name: "shop"})
+	sc := res.Scenario
+	if sc.Name != "shop" || len(sc.VPCs) != 1 || len(sc.Instances) != 2 {
+		t.Fatalf("name %q, %d vpcs, %d instances", sc.Name, len(sc.VPCs), len(sc.Instances))
+	}
+	v := sc.VPC("main")
+	if !v.InternetGateway || len(v.Subnets) != 2 || v.Subnet("public") == nil || !v.Subnet("public").MapPublicIP {
+		t.Errorf("vpc main: igw %v, subnets %v", v.InternetGateway, v.Subnets)
+	}
+	if s := v.Subnet("private"); s.RouteTable != "private" || s.NetworkACL != "private" {
+		t.Errorf("private subnet associations: %q %q", s.RouteTable, s.NetworkACL)
+	}
+	if n := v.NATGateway("nat"); n == nil || n.Subnet != "main/public" || n.ElasticIP != netip.MustParseAddr("198.51.100.10") {
+		t.Errorf("nat gateway: %+v", n)
+	}
+	if rt := v.RouteTable("private"); rt == nil || len(rt.Routes) != 1 || rt.Routes[0].Target.String() != "nat/nat" {
+		t.Errorf("private table: %+v", rt)
+	}
+	if rt := v.RouteTable("public"); rt == nil || len(rt.Routes) != 1 || rt.Routes[0].Target.Kind != "igw" {
+		t.Errorf("public table: %+v", rt)
+	}
+	db := group(t, sc, "main", "db")
+	if !hasRule(db.Ingress, 6, 5432, 5432, "", "web") || !hasRule(db.Ingress, 1, 8, -1, "", "web") || len(db.Egress) != 0 || db.EgressDefaulted {
+		t.Errorf("db group: ingress %v egress %v", db.Ingress, db.Egress)
+	}
+	web := group(t, sc, "main", "web")
+	if !hasRule(web.Ingress, 6, 80, 80, "0.0.0.0/0", "") || !hasRule(web.Ingress, 6, 22, 22, "203.0.113.0/24", "") || !hasRule(web.Egress, -1, -1, -1, "0.0.0.0/0", "") {
+		t.Errorf("web group: ingress %v egress %v", web.Ingress, web.Egress)
+	}
+	acl := v.NetworkACL("private")
+	if acl == nil || len(acl.Ingress) != 3 || len(acl.Egress) != 1 || acl.Ingress[2].Number != 120 || acl.Ingress[2].Proto != 1 {
+		t.Errorf("acl: %+v", acl)
+	}
+	dbi, webi := sc.Instance("db"), sc.Instance("web")
+	if dbi.ENIs[0].IP != netip.MustParseAddr("10.0.2.10") || dbi.Type != "t3.small" {
+		t.Errorf("db instance: %+v", dbi.ENIs[0])
+	}
+	if e := webi.ENIs[0]; e.ElasticIP != netip.MustParseAddr("198.51.100.11") || e.PublicIP || e.IP.IsValid() {
+		t.Errorf("web eth0: %+v (want the Elastic IP, no auto public IP, an IPAM address)", e)
+	}
+	if got := res.Report.Unmodelled; got["aws_s3_bucket"] != 1 || got["aws_cloudwatch_log_group"] != 1 || len(got) != 2 {
+		t.Errorf("unmodelled: %v", got)
+	}
+	for _, m := range res.Report.Mapped {
+		if strings.Contains(m.Address, "aws_instance.old") {
+			t.Errorf("a resource being deleted was imported: %v", m)
+		}
+	}
+	for _, p := range res.Report.PublicIPs {
+		if !scenarios.InDocumentationRange(netip.MustParseAddr(p.Assigned)) {
+			t.Errorf("public address outside the documentation ranges: %v", p)
+		}
+	}
+}
+
+func TestModulesFixture(t *testing.T) {
+	sc := importFixture(t, "modules.json", Options{}).Scenario
+	v := sc.VPC("net-this")
+	if v == nil || v.CIDR.String() != "10.1.0.0/16" || !v.InternetGateway || len(v.Subnets) != 4 {
+		t.Fatalf("vpc: %+v", v)
+	}
+	for _, c := range []struct{ inst, subnet string }{{"app-0", "net-this/net-private-0"}, {"app-1", "net-this/net-private-1"}, {"bastion", "net-this/net-public-a"}} {
+		in := sc.Instance(c.inst)
+		if in == nil || in.ENIs[0].Subnet != c.subnet || len(in.ENIs[0].SecurityGroups) != 1 || in.ENIs[0].SecurityGroups[0] != "app-sg" {
+			t.Errorf("instance %s: %+v", c.inst, in)
+		}
+	}
+	if !sc.Instance("bastion").ENIs[0].PublicIP {
+		t.Error("bastion: associate_public_ip_address lost")
+	}
+	for _, s := range []string{"net-public-a", "net-public-b"} {
+		if v.Subnet(s).RouteTable != "net-public" {
+			t.Errorf("subnet %s: route table %q (for_each association through each.value)", s, v.Subnet(s).RouteTable)
+		}
+	}
+	g := group(t, sc, "net-this", "app-sg")
+	if !hasRule(g.Ingress, 6, 8080, 8080, "", "app-sg") || !hasRule(g.Ingress, 6, 22, 22, "10.1.100.0/24", "") {
+		t.Errorf("app-sg ingress from the configuration's blocks: %v", g.Ingress)
+	}
+	if rt := v.RouteTable("net-public"); rt == nil || len(rt.Routes) != 1 || rt.Routes[0].Target.Kind != "igw" {
+		t.Errorf("net-public routes (a set unknown until apply, read from configuration): %+v", rt)
+	}
+}
+
+func TestPeeringFixture(t *testing.T) {
+	res := importFixture(t, "peering.json", Options{})
+	sc := res.Scenario
+	if len(sc.Peerings) != 1 || sc.Peerings[0].Requester != "a" || sc.Peerings[0].Accepter != "b" {
+		t.Fatalf("peerings: %+v", sc.Peerings)
+	}
+	a, b := sc.VPC("a"), sc.VPC("b")
+	if m := a.MainTable(); m == nil || m.Name != "main" || len(m.Routes) != 1 || m.Routes[0].Target.String() != "peering/ab" {
+		t.Errorf("a's main table (aws_default_route_table): %+v", m)
+	}
+	if m := b.MainTable(); m == nil || m.Name != "b" || len(m.Routes) != 2 {
+		t.Errorf("b's main table (aws_main_route_table_association): %+v", m)
+	}
+	if rt := a.RouteTable("a-app"); rt == nil || rt.Routes[0].Target.String() != "eni/fw.eth1" {
+		t.Errorf("middlebox route: %+v", rt)
+	}
+	fw := sc.Instance("fw")
+	if fw == nil || len(fw.ENIs) != 2 || fw.ENIs[1].IP != netip.MustParseAddr("10.10.1.50") || fw.ENIs[0].SourceDestCheck || fw.ENIs[1].SourceDestCheck {
+		t.Errorf("fw: %+v", fw)
+	}
+	if e := sc.Instance("app-a").ENIs[0]; e.IP != netip.MustParseAddr("10.10.1.10") || e.Subnet != "a/a-app" {
+		t.Errorf("app-a eth0 from its network_interface block: %+v", e)
+	}
+	if e := sc.Instance("app-b").ENIs[0]; e.ElasticIP != netip.MustParseAddr("198.51.100.10") {
+		t.Errorf("app-b Elastic IP via aws_eip_association: %+v", e)
+	}
+	if acl := a.NetworkACL("a-fw"); acl == nil || acl.Ingress[0].Number != 50 || acl.Ingress[0].Allow || a.Subnet("a-fw").NetworkACL != "a-fw" {
+		t.Errorf("a-fw acl: %+v", acl)
+	}
+	if d := b.NetworkACL("default"); d == nil || d.Implicit || len(d.Ingress) != 1 {
+		t.Errorf("b default acl: %+v", d)
+	}
+	ga := group(t, sc, "a", "default")
+	if ga.Implicit || !hasRule(ga.Ingress, -1, -1, -1, "", "default") {
+		t.Errorf("a default group: %+v", ga)
+	}
+	gb := group(t, sc, "b", "b-app")
+	if !hasRule(gb.Egress, -1, -1, -1, "0.0.0.0/0", "") || !hasRule(gb.Ingress, 6, 443, 443, "2001:db8::/32", "") {
+		t.Errorf("b-app: %v / %v", gb.Ingress, gb.Egress)
+	}
+	if res.Report.Unmodelled["aws_ec2_transit_gateway"] != 1 {
+		t.Errorf("unmodelled: %v", res.Report.Unmodelled)
+	}
+	found := false
+	for _, s := range res.Report.Skipped {
+		found = found || (s.Address == "aws_route.a_to_tgw" && strings.Contains(s.Text, "transit_gateway_id"))
+	}
+	if !found {
+		t.Errorf("route to the transit gateway not reported: %v", res.Report.Skipped)
+	}
+}
