@@ -161,7 +161,7 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 	for _, s := range refs {
 		pr := parseRef(s)
 		parsed = append(parsed, pr)
-		if pr.key != "" {
+		if pr.key != "" || pr.elem != "" {
 			keyed[pr.group] = true
 		}
 	}
@@ -169,7 +169,7 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 	seen := map[*resource]bool{}
 	var firstErr error
 	for _, pr := range parsed {
-		if pr.kind == "skip" || (pr.key == "" && keyed[pr.group]) {
+		if pr.kind == "skip" || (pr.key == "" && pr.elem == "" && keyed[pr.group]) {
 			continue
 		}
 		got, err := rv.resolveOne(module, self, pr, many, depth)
