@@ -434,13 +434,18 @@ func (b *builder) vpcOf(r *resource, attr string) *scenarios.VPC {
 	return b.vpc[t]
 }
 
-func (b *builder) addVPC(r *resource) {
+// cidrBlock reads the cidr_block of a VPC or subnet; hint says what to do when it is unknown.
+func (b *builder) cidrBlock(r *resource, hint string) (netip.Prefix, bool) {
 	cidr := str(r.Values, "cidr_block")
 	if cidr == "" {
-		b.problem(r, "cidr_block", &refError{msg: "is known only after apply (an IPAM pool?); give the VPC a cidr_block to import it"})
-		return
+		b.problem(r, "cidr_block", &refError{msg: "is known only after apply " + hint})
+		return netip.Prefix{}, false
 	}
-	p, ok := b.prefix(r, "cidr_block", cidr)
+	return b.prefix(r, "cidr_block", cidr)
+}
+
+func (b *builder) addVPC(r *resource) {
+	p, ok := b.cidrBlock(r, "(an IPAM pool?); give the VPC a cidr_block to import it")
 	if !ok {
 		return
 	}
@@ -462,12 +467,7 @@ func (b *builder) addSubnet(r *resource) {
 	if v == nil {
 		return
 	}
-	cidr := str(r.Values, "cidr_block")
-	if cidr == "" {
-		b.problem(r, "cidr_block", &refError{msg: "is known only after apply; only subnets with a cidr_block can be imported"})
-		return
-	}
-	p, ok := b.prefix(r, "cidr_block", cidr)
+	p, ok := b.cidrBlock(r, "(from an IPAM pool or a function of other resources); only subnets with a cidr_block can be imported")
 	if !ok {
 		return
 	}
