@@ -186,7 +186,8 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 			}
 		}
 	}
-	if firstErr != nil && (len(out) == 0 || many) {
+	if firstErr != nil {
+		// one reference leads outside the plan: which one the value takes is not known
 		return out, firstErr
 	}
 	if len(out) == 0 {
