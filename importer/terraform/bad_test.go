@@ -71,7 +71,8 @@ func TestBadInput(t *testing.T) {
 
 // --partial writes what could be imported, and says so in the scenario.
 func TestPartial(t *testing.T) {
-	data := testPlan{res: vpcAndSubnets(tres{typ: "aws_security_group", name: "web", values: map[string]any{"name": "web"}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.gone")}})}.json(t)
+	data := testPlan{res: vpcAndSubnets(tres{typ: "aws_security_group", name: "web", values: map[string]any{"name": "web"}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.gone")}},
+		tres{typ: "aws_security_group_rule", name: "r", values: map[string]any{"type": "ingress", "protocol": "-1", "cidr_blocks": []any{"10.0.0.0/8"}}, exprs: map[string]any{"security_group_id": idOf("aws_security_group.web")}})}.json(t)
 	res, err := Import("p.json", data, Options{Partial: true})
 	if err != nil {
 		t.Fatal(err)
@@ -81,5 +82,8 @@ func TestPartial(t *testing.T) {
 	}
 	if res.Scenario.VPC("main").Group("web") != nil {
 		t.Error("the group whose VPC is unresolved was imported anyway")
+	}
+	if len(res.Report.Skipped) != 1 || res.Report.Skipped[0].Address != "aws_security_group_rule.r" || !strings.Contains(res.Report.Skipped[0].Text, "depends on a resource that was not imported") {
+		t.Errorf("the rule of the group that was left out is not reported: %v", res.Report.Skipped)
 	}
 }

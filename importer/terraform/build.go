@@ -177,12 +177,35 @@ func (b *builder) build() error {
 		}
 	}
 	b.unusedEIPs(byType["aws_eip"])
+	b.reportLeftOut(byType)
 	b.checkOverlaps()
 	b.dedupeRules()
 	if len(b.errs) > 0 {
 		return errors.Join(b.errs...)
 	}
 	return nil
+}
+
+// reportLeftOut names every modelled resource that neither became part of the scenario nor has
+// a report entry of its own: it depends on something that was not imported.
+func (b *builder) reportLeftOut(byType map[string][]*resource) {
+	said := map[string]bool{}
+	for _, m := range b.rep.Mapped {
+		said[m.Address] = true
+	}
+	for _, n := range append(b.rep.Skipped, b.rep.Notes...) {
+		said[n.Address] = true
+	}
+	for _, p := range b.rep.Problems {
+		said[p.Address] = true
+	}
+	for _, t := range modelled {
+		for _, r := range byType[t] {
+			if !said[r.Addr] {
+				b.rep.skip(r.Addr, "left out: it depends on a resource that was not imported (see the unresolved values)")
+			}
+		}
+	}
 }
 
 // fail records invalid input: an error naming the file and the resource address.
