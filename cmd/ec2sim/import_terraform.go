@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +13,7 @@ import (
 var importTerraformCmd = &command{
 	name:    "import terraform",
 	summary: "a Terraform plan (terraform show -json) as a scenario",
-	usage: `Usage: ec2sim import terraform PLAN.json [-o lab.yaml] [--name NAME] [--partial]
+	usage: `Usage: ec2sim import terraform PLAN.json [-o lab.yaml] [--name NAME] [--partial] [--report-json FILE]
 
 Reads the JSON of 'terraform show -json PLANFILE' and writes the ec2sim scenario it describes:
 VPCs, subnets, route tables and routes, internet and NAT gateways, Elastic IPs, security groups
@@ -24,7 +25,8 @@ from the documentation ranges, never from the plan.
 A report on stdout (on stderr when the scenario goes to stdout) maps every resource address to
 what it became, lists the public addresses given, counts the resource types that are not
 modelled, and names every value that could not be resolved. When values cannot be resolved,
-nothing is written unless --partial is given. The scenario is re-read by the scenario loader
+nothing is written unless --partial is given. --report-json writes the same report as JSON,
+also when the import fails, for CI systems. The scenario is re-read by the scenario loader
 before it is written, so a written file always loads.
 
 Get the plan with:
@@ -36,6 +38,7 @@ Examples:
   ec2sim import terraform plan.json -o lab.yaml
   ec2sim import terraform importer/terraform/testdata/basic.json --name shop -o shop.yaml
   ec2sim import terraform plan.json --partial -o draft.yaml
+  ec2sim import terraform plan.json -o lab.yaml --report-json import-report.json
 `,
 }
 
@@ -48,6 +51,7 @@ func runImportTerraform(args []string) error {
 	out := fs.String("o", "", "write the scenario to this file (default: stdout)")
 	name := fs.String("name", "", "the scenario's name (default: from the plan file's name)")
 	partial := fs.Bool("partial", false, "write the scenario even when some values cannot be resolved (its description says it is partial)")
+	reportJSON := fs.String("report-json", "", "also write the report as JSON to this file")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -67,6 +71,15 @@ func runImportTerraform(args []string) error {
 	}
 	if res != nil && res.Report != nil {
 		res.Report.WriteText(report)
+		if *reportJSON != "" {
+			j, jerr := json.MarshalIndent(res.Report, "", "  ")
+			if jerr == nil {
+				jerr = writeFileAtomic(*reportJSON, append(j, '\n'))
+			}
+			if jerr != nil {
+				return jerr
+			}
+		}
 	}
 	if err != nil {
 		return err

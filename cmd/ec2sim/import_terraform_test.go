@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,9 +40,16 @@ func TestImportTerraformCLI(t *testing.T) {
 	data, _ := os.ReadFile("../../importer/terraform/testdata/basic.json")
 	os.WriteFile(bad, []byte(strings.Replace(string(data), `"aws_vpc.main.id"`, `"data.aws_vpc.shared.id"`, 1)), 0o644)
 	none := filepath.Join(dir, "none.yaml")
-	_, stderr, code = ec2sim(t, "import", "terraform", bad, "-o", none)
+	rep := filepath.Join(dir, "report.json")
+	_, stderr, code = ec2sim(t, "import", "terraform", bad, "-o", none, "--report-json", rep)
 	if code != 1 || !strings.Contains(stderr, "data.aws_vpc.shared.id, a data source") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	var report struct {
+		Unresolved []struct{ Address, Attribute string } `json:"unresolved"`
+	}
+	if j, err := os.ReadFile(rep); err != nil || json.Unmarshal(j, &report) != nil || len(report.Unresolved) == 0 || report.Unresolved[0].Attribute != "vpc_id" {
+		t.Errorf("JSON report of the failed import: %v, %+v", err, report)
 	}
 	if _, err := os.Stat(none); !os.IsNotExist(err) {
 		t.Errorf("a file was written for a plan that cannot be imported: %v", err)

@@ -117,7 +117,9 @@ func newBuilder(p *Plan, opts Options) *builder {
 		p: p, rv: resolver{p},
 		sc: &scenarios.Scenario{Name: name, Settings: scenarios.DefaultSettings(), Description: "Imported from Terraform plan " + filepath.Base(p.File),
 			Clock: scenarios.Clock{Speed: scenarios.DefaultClockSpeed}, Hypervisor: scenarios.DefaultHypervisor()},
-		rep:    &Report{File: p.File, Unmodelled: map[string]int{}},
+		// empty lists rather than nulls in the JSON report
+		rep: &Report{File: p.File, Unmodelled: map[string]int{}, Mapped: []Mapping{}, Skipped: []Note{},
+			PublicIPs: []PublicIP{}, Problems: []Problem{}, Notes: []Note{}},
 		vpc:    map[*resource]*scenarios.VPC{},
 		subnet: map[*resource]*scenarios.Subnet{},
 		sg:     map[*resource]*scenarios.SecurityGroup{},
@@ -431,7 +433,11 @@ func (b *builder) checkOverlaps() {
 		for i, sr := range subs {
 			s := b.subnet[sr]
 			if !v.CIDR.Contains(s.CIDR.Addr()) || s.CIDR.Bits() < v.CIDR.Bits() {
-				b.fail(sr, "cidr_block %s is not inside the CIDR %s of its VPC %s", s.CIDR, v.CIDR, vr.Addr)
+				hint := ""
+				if b.rep.Unmodelled["aws_vpc_ipv4_cidr_block_association"] > 0 {
+					hint = " (secondary VPC CIDR blocks, aws_vpc_ipv4_cidr_block_association, are not modelled)"
+				}
+				b.fail(sr, "cidr_block %s is not inside the CIDR %s of its VPC %s%s", s.CIDR, v.CIDR, vr.Addr, hint)
 			}
 			for _, or := range subs[:i] {
 				if o := b.subnet[or]; o.CIDR.Overlaps(s.CIDR) {

@@ -36,6 +36,11 @@ func TestFixturesImportAndLoad(t *testing.T) {
 			if len(res.Report.Problems) > 0 {
 				t.Errorf("problems: %v", res.Report.Problems)
 			}
+			for _, s := range res.Report.Skipped {
+				if strings.Contains(s.Text, "left out") {
+					t.Errorf("a fully resolved plan left out %s: %s", s.Address, s.Text)
+				}
+			}
 			again, err := scenarios.Parse("again.yaml", res.YAML)
 			if err != nil {
 				t.Fatalf("YAML does not load: %v\n%s", err, res.YAML)

@@ -228,6 +228,9 @@ func (b *builder) giveEIP(by, eip *resource, at eniRef, target string) {
 	b.eipUsed[eip] = true
 	e.ElasticIP, e.PublicIP = a, false
 	b.rep.mapped(eip.Addr, "elastic ip %s of %s.eth%d (%s)", a, at.in.Name, at.k, target)
+	if by != eip {
+		b.rep.mapped(by.Addr, "association of %s with %s.eth%d", eip.Addr, at.in.Name, at.k)
+	}
 }
 
 func (b *builder) addEIPAssociation(r *resource) {

@@ -9,43 +9,43 @@ import (
 
 // Report says what an import did with every resource of the plan.
 type Report struct {
-	File string
+	File string `json:"file"`
 	// Mapped lists each imported resource and the scenario object it became.
-	Mapped []Mapping
+	Mapped []Mapping `json:"mapped"`
 	// Unmodelled counts the resources of types the scenario format does not model, by type.
-	Unmodelled map[string]int
+	Unmodelled map[string]int `json:"unmodelled"`
 	// Skipped are parts of modelled resources that were left out (a route to a transit
 	// gateway, an IPv6 CIDR of a VPC), each with its reason.
-	Skipped []Note
+	Skipped []Note `json:"skipped"`
 	// PublicIPs are the public addresses assigned from the documentation ranges.
-	PublicIPs []PublicIP
+	PublicIPs []PublicIP `json:"public_ips"`
 	// Problems are values that could not be resolved to an object of the plan. An import with
 	// problems is refused unless Options.Partial is set.
-	Problems []Problem
+	Problems []Problem `json:"unresolved"`
 	// Notes are changes the importer made that keep the meaning (a duplicate rule merged).
-	Notes []Note
+	Notes []Note `json:"notes"`
 }
 
 // Mapping ties a resource address to the scenario object made from it.
 type Mapping struct {
-	Address string
-	Object  string // e.g. "vpc main", "security group main/web", "instance web-1"
+	Address string `json:"address"`
+	Object  string `json:"object"` // e.g. "vpc main", "security group main/web", "instance web-1"
 }
 
 // Note is a remark about one resource.
 type Note struct {
-	Address string
-	Text    string
+	Address string `json:"address"`
+	Text    string `json:"text"`
 }
 
 // Problem is an attribute of a resource whose value could not be tied to an object of the plan.
 type Problem struct {
-	Address   string
-	Attribute string
-	Message   string
+	Address   string `json:"address"`
+	Attribute string `json:"attribute"`
+	Message   string `json:"message"`
 	// NotInPlan: the value names an object that the plan does not create (a data source, a
 	// literal id, a root variable); otherwise it is merely unknown until apply.
-	NotInPlan bool
+	NotInPlan bool `json:"not_in_plan"`
 }
 
 func (p Problem) String() string {
@@ -54,9 +54,9 @@ func (p Problem) String() string {
 
 // PublicIP is a public address given to an object of the lab.
 type PublicIP struct {
-	Address  string // the resource that holds it (an aws_eip, an aws_instance)
-	Assigned string // the documentation-range address used in the lab
-	Original string // the plan's real address, "" when it was known only after apply
+	Address  string `json:"address"`            // the resource that holds it (an aws_eip)
+	Assigned string `json:"assigned"`           // the documentation-range address used in the lab
+	Original string `json:"original,omitempty"` // the plan's real address, "" when known only after apply
 }
 
 func (r *Report) mapped(addr, format string, args ...any) {
