@@ -182,6 +182,7 @@ func (b *builder) build() error {
 	b.reportLeftOut(byType)
 	b.checkOverlaps()
 	b.dedupeRules()
+	b.raiseQuotas()
 	if len(b.errs) > 0 {
 		return errors.Join(b.errs...)
 	}
@@ -590,4 +591,60 @@ func (b *builder) addPeering(r *resource) {
 	b.sc.Peerings = append(b.sc.Peerings, p)
 	b.peer[r] = p
 	b.rep.mapped(r.Addr, "peering %s (%s <-> %s)", p.Name, a.Name, c.Name)
+}
+
+// raiseQuotas sets the scenario's adjustable quotas high enough for the plan: a plan with more
+// rules or groups than AWS's defaults was written for an account whose quotas were raised. What
+// AWS cannot raise (16 groups per ENI, 1000 rules across them, 40 NACL rules) still fails when
+// the scenario is read back.
+func (b *builder) raiseQuotas() {
+	rules, groups, acl := 0, 0, 0
+	for _, v := range b.sc.VPCs {
+		for _, g := range v.SecurityGroups {
+			for _, list := range [][]*scenarios.Rule{g.Ingress, g.Egress} {
+				v4, v6 := 0, 0
+				for _, r := range list {
+					switch {
+					case r.Group != "":
+						v4, v6 = v4+1, v6+1
+					case r.CIDR.Addr().Is6():
+						v6++
+					default:
+						v4++
+					}
+				}
+				rules = max(rules, v4, v6)
+			}
+		}
+		for _, a := range v.NetworkACLs {
+			for _, list := range [][]*scenarios.ACLEntry{a.Ingress, a.Egress} {
+				v4 := 0
+				for _, e := range list {
+					if e.CIDR.Addr().Is4() {
+						v4++
+					}
+				}
+				acl = max(acl, v4, len(list)-v4)
+			}
+		}
+	}
+	for _, in := range b.sc.Instances {
+		for _, e := range in.ENIs {
+			groups = max(groups, len(e.SecurityGroups))
+		}
+	}
+	st := &b.sc.Settings
+	if groups > st.SecurityGroupsPerENI {
+		st.SecurityGroupsPerENI = min(groups, scenarios.MaxSecurityGroupsPerENI)
+		st.RulesPerSecurityGroup = min(st.RulesPerSecurityGroup, scenarios.MaxGroupsTimesRules/st.SecurityGroupsPerENI)
+		b.rep.note("settings", "security_groups_per_eni raised to %d: an interface of the plan has %d groups (AWS's default quota is 5)", st.SecurityGroupsPerENI, groups)
+	}
+	if rules > st.RulesPerSecurityGroup {
+		st.RulesPerSecurityGroup = rules
+		b.rep.note("settings", "rules_per_security_group raised to %d: a group of the plan has that many rules in one direction (AWS's default quota is 60)", rules)
+	}
+	if acl > 20 {
+		st.NetworkACLRulesPerDirection = acl
+		b.rep.note("settings", "network_acl_rules_per_direction raised to %d: a network ACL of the plan has that many rules in one direction (AWS's default quota is 20)", acl)
+	}
 }

@@ -211,3 +211,31 @@ func TestPeeringFixture(t *testing.T) {
 		t.Errorf("route to the transit gateway not reported: %v", res.Report.Skipped)
 	}
 }
+
+// A plan written for raised quotas imports with the scenario's settings raised to match.
+func TestQuotasRaised(t *testing.T) {
+	var ingress, acl []any
+	for i := 0; i < 70; i++ {
+		ingress = append(ingress, map[string]any{"protocol": "tcp", "from_port": 1000 + i, "to_port": 1000 + i, "cidr_blocks": []any{"10.0.0.0/8"}})
+	}
+	for i := 0; i < 25; i++ {
+		acl = append(acl, map[string]any{"rule_no": 100 + i, "action": "allow", "protocol": "tcp", "from_port": 1000 + i, "to_port": 1000 + i, "cidr_block": "10.0.0.0/8"})
+	}
+	var sgs []any
+	res := vpcAndSubnets(
+		tres{typ: "aws_security_group", name: "big", values: map[string]any{"ingress": ingress}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}},
+		tres{typ: "aws_network_acl", name: "big", values: map[string]any{"ingress": acl}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}})
+	for i := 0; i < 7; i++ {
+		name := "g" + string(rune('a'+i))
+		res = append(res, tres{typ: "aws_security_group", name: name, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}})
+		sgs = append(sgs, "aws_security_group."+name+".id", "aws_security_group."+name)
+	}
+	res = append(res, tres{typ: "aws_instance", name: "i", exprs: map[string]any{"subnet_id": idOf("aws_subnet.a"), "vpc_security_group_ids": map[string]any{"references": sgs}}})
+	r, err := Import("q.json", testPlan{res: res}.json(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Scenario.Settings; s.SecurityGroupsPerENI != 7 || s.RulesPerSecurityGroup != 70 || s.NetworkACLRulesPerDirection != 25 {
+		t.Errorf("settings %+v; want 7 groups per ENI, 70 rules, 25 NACL rules", s)
+	}
+}
