@@ -87,3 +87,28 @@ func TestPartial(t *testing.T) {
 		t.Errorf("the rule of the group that was left out is not reported: %v", res.Report.Skipped)
 	}
 }
+
+// A value written through a local (the terraform-aws-modules/vpc way: vpc_id = local.vpc_id) is
+// taken to be the only resource that fits, and the report says so; with two that fit, it stays
+// unresolved.
+func TestUniqueFallback(t *testing.T) {
+	subnet := tres{typ: "aws_subnet", name: "c", values: map[string]any{"cidr_block": "10.0.3.0/24"}, unknown: []string{"vpc_id"}, exprs: map[string]any{"vpc_id": refs("local.vpc_id")}}
+	res, err := Import("u.json", testPlan{res: vpcAndSubnets(subnet)}.json(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scenario.Subnet("main/c") == nil {
+		t.Fatal("subnet c not imported")
+	}
+	found := false
+	for _, n := range res.Report.Notes {
+		found = found || (n.Address == "aws_subnet.c" && contains(n.Text, "local.vpc_id", "taken to be aws_vpc.main, the only aws_vpc in the plan"))
+	}
+	if !found {
+		t.Errorf("the guess is not reported: %v", res.Report.Notes)
+	}
+	two := append(vpcAndSubnets(subnet), tres{typ: "aws_vpc", name: "other", values: map[string]any{"cidr_block": "10.1.0.0/16"}, exprs: map[string]any{}})
+	if _, err := Import("u.json", testPlan{res: two}.json(t), Options{}); err == nil || !contains(err.Error(), "aws_subnet.c: vpc_id references local.vpc_id") {
+		t.Errorf("two VPCs: %v", err)
+	}
+}

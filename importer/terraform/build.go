@@ -234,6 +234,15 @@ func (b *builder) one(r *resource, attr string, types ...string) *resource {
 // oneIn is one for an attribute of a nested block: exprs and values are the block's.
 func (b *builder) oneIn(r *resource, exprs map[string]any, values map[string]any, attr string, types ...string) *resource {
 	got, err := b.rv.lookup(r, expression(exprs, attr), values[attr], false)
+	var re *refError
+	if err != nil && errors.As(err, &re) && re.soft {
+		// a local (the plan has no expressions of locals) or a choice made at apply: when
+		// the module, or else the plan, has exactly one resource that fits, it is that one
+		if t, where := b.unique(r, types); t != nil {
+			b.rep.note(r.Addr, "%s %s; taken to be %s, the only %s in %s", attr, err, t.Addr, strings.Join(types, " or "), where)
+			return t
+		}
+	}
 	if err != nil {
 		b.problem(r, attr, err)
 		return nil
@@ -247,6 +256,28 @@ func (b *builder) oneIn(r *resource, exprs map[string]any, values map[string]any
 	}
 	b.problem(r, attr, &refError{msg: fmt.Sprintf("refers to %s, not to a resource of type %s", got[0].Addr, strings.Join(types, " or ")), notInPlan: true})
 	return nil
+}
+
+// unique is the one resource of the given types in r's module, or else in the plan.
+func (b *builder) unique(r *resource, types []string) (*resource, string) {
+	var inModule, inPlan []*resource
+	for _, t := range b.p.resources {
+		for _, ty := range types {
+			if t.Type == ty {
+				inPlan = append(inPlan, t)
+				if t.Module == r.Module {
+					inModule = append(inModule, t)
+				}
+			}
+		}
+	}
+	switch {
+	case len(inModule) == 1 && r.Module != "":
+		return inModule[0], r.Module
+	case len(inModule) == 0 && len(inPlan) == 1, r.Module == "" && len(inPlan) == 1:
+		return inPlan[0], "the plan"
+	}
+	return nil, ""
 }
 
 // many resolves a list attribute that names resources (security groups, subnet ids).

@@ -1,6 +1,7 @@
 package tfimport
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -11,6 +12,9 @@ import (
 type refError struct {
 	msg       string
 	notInPlan bool
+	// soft: the reference is not to an object (a local, a parameter variable, a count without
+	// its index); it matters only when no other reference of the expression names a resource.
+	soft bool
 }
 
 func (e *refError) Error() string { return e.msg }
@@ -167,15 +171,21 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 	}
 	var out []*resource
 	seen := map[*resource]bool{}
-	var firstErr error
+	var hardErr, softErr error
 	for _, pr := range parsed {
 		if pr.kind == "skip" || (pr.key == "" && pr.elem == "" && keyed[pr.group]) {
 			continue
 		}
 		got, err := rv.resolveOne(module, self, pr, many, depth)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
+			var re *refError
+			switch {
+			case errors.As(err, &re) && re.soft:
+				if softErr == nil {
+					softErr = err
+				}
+			case hardErr == nil:
+				hardErr = err
 			}
 			continue
 		}
@@ -186,11 +196,13 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 			}
 		}
 	}
-	if firstErr != nil {
+	switch {
+	case hardErr != nil:
 		// one reference leads outside the plan: which one the value takes is not known
-		return out, firstErr
-	}
-	if len(out) == 0 {
+		return out, hardErr
+	case len(out) == 0 && softErr != nil:
+		return nil, softErr
+	case len(out) == 0:
 		return nil, &refError{msg: fmt.Sprintf("references %s, none of which is a resource", strings.Join(refs, ", "))}
 	}
 	return out, nil
@@ -201,7 +213,7 @@ func (rv resolver) resolveOne(module string, self any, pr parsedRef, many bool, 
 	case "data":
 		return nil, &refError{msg: fmt.Sprintf("references %s, a data source: it reads an existing object that is not in the plan", pr.raw), notInPlan: true}
 	case "local":
-		return nil, &refError{msg: fmt.Sprintf("references %s: the plan's JSON has no expressions of locals to follow", pr.raw)}
+		return nil, &refError{msg: fmt.Sprintf("references %s: the plan's JSON has no expressions of locals to follow", pr.raw), soft: true}
 	case "var":
 		return rv.variable(module, pr, many, depth)
 	case "module":
@@ -241,7 +253,7 @@ func (rv resolver) resolveOne(module string, self any, pr parsedRef, many bool, 
 			}
 		}
 	}
-	return nil, &refError{msg: fmt.Sprintf("references %s%s, which has %d instances, and which one is chosen is computed at apply", pr.raw, where, len(all))}
+	return nil, &refError{msg: fmt.Sprintf("references %s%s, which has %d instances, and which one is chosen is computed at apply", pr.raw, where, len(all)), soft: true}
 }
 
 // variable follows an input variable of a child module to the expression its module call
@@ -250,7 +262,7 @@ func (rv resolver) variable(module string, pr parsedRef, many bool, depth int) (
 	segs := moduleSegments(module)
 	if len(segs) == 0 {
 		v := rv.p.variables[pr.typ].Value
-		if ids := idStrings(v); len(ids) > 0 {
+		if ids := idStrings(v); len(ids) > 0 && idLike(ids[0]) {
 			var out []*resource
 			for _, id := range ids {
 				t := rv.byID(id)
@@ -261,7 +273,7 @@ func (rv resolver) variable(module string, pr parsedRef, many bool, depth int) (
 			}
 			return out, nil
 		}
-		return nil, &refError{msg: fmt.Sprintf("references %s, a root input variable: its value comes from outside the plan", pr.raw), notInPlan: true}
+		return nil, &refError{msg: fmt.Sprintf("references %s, a root input variable: its value comes from outside the plan", pr.raw), notInPlan: true, soft: true}
 	}
 	parent := parentModule(module)
 	last := segs[len(segs)-1]
@@ -271,14 +283,14 @@ func (rv resolver) variable(module string, pr parsedRef, many bool, depth int) (
 	}
 	expr := expression(pm.ModuleCalls[last.name].Expressions, pr.typ)
 	if expr == nil {
-		return nil, &refError{msg: fmt.Sprintf("references %s, which module call %s does not set (its default is a value, not a resource of the plan)", pr.raw, last.name), notInPlan: true}
+		return nil, &refError{msg: fmt.Sprintf("references %s, which module call %s does not set (its default is a value, not a resource of the plan)", pr.raw, last.name), notInPlan: true, soft: true}
 	}
 	refs := references(expr)
 	if len(refs) == 0 {
-		if ids := idStrings(expr["constant_value"]); len(ids) > 0 {
+		if ids := idStrings(expr["constant_value"]); len(ids) > 0 && idLike(ids[0]) {
 			return nil, &refError{msg: fmt.Sprintf("is %s = %q, an object that is not in the plan", pr.raw, ids[0]), notInPlan: true}
 		}
-		return nil, &refError{msg: fmt.Sprintf("references %s, which module call %s sets to a constant, not a resource", pr.raw, last.name), notInPlan: true}
+		return nil, &refError{msg: fmt.Sprintf("references %s, which module call %s sets to a constant, not a resource", pr.raw, last.name), notInPlan: true, soft: true}
 	}
 	var self any
 	if last.key != "" {
@@ -427,4 +439,27 @@ func hasEachValue(refs []string) bool {
 		}
 	}
 	return each
+}
+
+// idPrefixes are the prefixes of the EC2 ids that network attributes hold.
+var idPrefixes = []string{"vpc", "subnet", "sg", "rtb", "acl", "igw", "nat", "eipalloc", "eni", "i", "pcx", "tgw", "vgw", "pl", "vpce", "eigw", "cagw", "lgw"}
+
+// idLike reports whether a variable's value looks like an EC2 id (vpc-0abc...), as opposed to
+// a parameter such as a flag or a name.
+func idLike(s string) bool {
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 || i == len(s)-1 {
+		return false
+	}
+	for _, p := range idPrefixes {
+		if s[:i] == p {
+			for _, c := range s[i+1:] {
+				if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
 }

@@ -28,12 +28,12 @@ func refPlan(t *testing.T) *Plan {
 	p := testPlan{
 		calls: map[string]map[string]any{
 			"net": {"cidr": constant("10.0.0.0/16")},
-			"sg":  {"vpc_id": refs("module.net.vpc_id", "module.net"), "fixed": constant("vpc-0abc")},
+			"sg":  {"vpc_id": refs("module.net.vpc_id", "module.net"), "fixed": constant("vpc-0abc"), "flag": constant(true)},
 		},
 		outputs: map[string]map[string][]string{
 			"net": {"vpc_id": {"aws_vpc.this.id", "aws_vpc.this"}, "subnet_ids": {"aws_subnet.s"}, "data_out": {"data.aws_vpc.x.id"}},
 		},
-		vars: map[string]any{"root_vpc": "vpc-0abc", "live": "vpc-0live"},
+		vars: map[string]any{"root_vpc": "vpc-0abc", "live": "vpc-0a1b2c"},
 		res: []tres{
 			{module: "module.net", typ: "aws_vpc", name: "this", values: map[string]any{"cidr_block": "10.0.0.0/16"}, exprs: map[string]any{}},
 			{module: "module.net", typ: "aws_subnet", name: "s", index: 0.0, exprs: map[string]any{"vpc_id": idOf("aws_vpc.this")}},
@@ -43,7 +43,7 @@ func refPlan(t *testing.T) *Plan {
 			{module: "module.sg", typ: "aws_security_group", name: "g", exprs: map[string]any{}},
 			{typ: "aws_instance", name: "i", index: 1.0, exprs: map[string]any{}},
 			{typ: "aws_route_table_association", name: "fe", index: "b", exprs: map[string]any{}, forEach: []string{"module.net.f_ids"}},
-			{typ: "aws_vpc", name: "existing", values: map[string]any{"id": "vpc-0live", "default_route_table_id": "rtb-0live"}, exprs: map[string]any{}},
+			{typ: "aws_vpc", name: "existing", values: map[string]any{"id": "vpc-0a1b2c", "default_route_table_id": "rtb-0a1b2c"}, exprs: map[string]any{}},
 		},
 	}
 	plan, err := Read("refs.json", p.json(t))
@@ -77,10 +77,14 @@ func TestResolveReferences(t *testing.T) {
 		{"data source behind a module output", "aws_instance.i[1]", refs("module.net.data_out", "module.net"), nil, false, nil, true},
 		{"missing module output", "aws_instance.i[1]", refs("module.net.nope", "module.net"), nil, false, nil, true},
 		{"module output seen from inside another module", "module.sg.aws_security_group.g", refs("module.net.vpc_id", "module.net"), nil, false, nil, true},
+		{"a parameter variable beside a resource", "module.sg.aws_security_group.g", refs("var.flag", "var.vpc_id"), nil, false, []string{"module.net.aws_vpc.this"}, false},
+		{"a local beside a resource", "aws_instance.i[1]", refs("local.x", "module.net.vpc_id", "module.net"), nil, false, []string{"module.net.aws_vpc.this"}, false},
+		{"a data source beside a resource", "aws_instance.i[1]", refs("data.aws_vpc.d.id", "module.net.vpc_id", "module.net"), nil, false, nil, true},
+		{"a parameter variable alone", "module.sg.aws_security_group.g", refs("var.flag"), nil, false, nil, true},
 		{"local value", "aws_instance.i[1]", refs("local.vpc"), nil, false, nil, false},
 		{"no reference and no value", "aws_instance.i[1]", nil, nil, false, nil, false},
 		{"root variable holding the id of a resource of the plan", "aws_instance.i[1]", refs("var.live"), nil, false, []string{"aws_vpc.existing"}, false},
-		{"known id of an existing resource", "aws_instance.i[1]", nil, "rtb-0live", false, []string{"aws_vpc.existing"}, false},
+		{"known id of an existing resource", "aws_instance.i[1]", nil, "rtb-0a1b2c", false, []string{"aws_vpc.existing"}, false},
 		{"known id not in the plan", "aws_instance.i[1]", nil, "vpc-0zzz", false, nil, true},
 		{"module variable set to a constant id", "module.sg.aws_security_group.g", refs("var.fixed"), nil, false, nil, true},
 		{"root variable with an id not in the plan", "aws_instance.i[1]", refs("var.root_vpc"), nil, false, nil, true},
