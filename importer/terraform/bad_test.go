@@ -112,3 +112,33 @@ func TestUniqueFallback(t *testing.T) {
 		t.Errorf("two VPCs: %v", err)
 	}
 }
+
+// Attributes written as blocks (a group's ingress) have their references joined in the plan's
+// configuration: one open rule takes them, two open rules naming two groups cannot be told apart.
+func TestJoinedBlockReferences(t *testing.T) {
+	sg := func(name string) tres {
+		return tres{typ: "aws_security_group", name: name, values: map[string]any{"ingress": []any{}, "egress": []any{}}, exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}}
+	}
+	open := func(port int) map[string]any {
+		return map[string]any{"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": []any{}, "self": false} // security_groups unknown: omitted
+	}
+	db := func(ingress []any, joinedRefs ...string) tres {
+		return tres{typ: "aws_security_group", name: "db", values: map[string]any{"ingress": ingress, "egress": []any{}},
+			exprs: map[string]any{"vpc_id": idOf("aws_vpc.main"), "ingress": refs(joinedRefs...)}}
+	}
+	one := vpcAndSubnets(sg("web"), sg("app"), db([]any{open(5432), map[string]any{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": []any{"10.0.0.0/8"}, "security_groups": []any{}}},
+		"aws_security_group.web.id", "aws_security_group.web", "aws_security_group.app.id", "aws_security_group.app"))
+	res, err := Import("j.json", testPlan{res: one}.json(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := res.Scenario.VPC("main").Group("db")
+	if !hasRule(g.Ingress, 6, 5432, 5432, "", "web") || !hasRule(g.Ingress, 6, 5432, 5432, "", "app") || !hasRule(g.Ingress, 6, 22, 22, "10.0.0.0/8", "") || len(g.Ingress) != 3 {
+		t.Errorf("one open rule takes both groups, the known rule keeps its CIDR: %v", g.Ingress)
+	}
+	two := vpcAndSubnets(sg("web"), sg("app"), db([]any{open(5432), open(6379)},
+		"aws_security_group.web.id", "aws_security_group.web", "aws_security_group.app.id", "aws_security_group.app"))
+	if _, err := Import("j.json", testPlan{res: two}.json(t), Options{}); err == nil || !contains(err.Error(), "aws_security_group.db: ingress has 2 rules naming groups this plan creates") {
+		t.Errorf("two open rules, two groups: %v", err)
+	}
+}

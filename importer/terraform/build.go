@@ -233,7 +233,7 @@ func (b *builder) one(r *resource, attr string, types ...string) *resource {
 
 // oneIn is one for an attribute of a nested block: exprs and values are the block's.
 func (b *builder) oneIn(r *resource, exprs map[string]any, values map[string]any, attr string, types ...string) *resource {
-	got, err := b.rv.lookup(r, expression(exprs, attr), values[attr], false)
+	got, err := b.rv.lookup(r, expressionFor(exprs, values, attr), values[attr], false)
 	var re *refError
 	if err != nil && errors.As(err, &re) && re.soft {
 		// a local (the plan has no expressions of locals) or a choice made at apply: when
@@ -247,15 +247,33 @@ func (b *builder) oneIn(r *resource, exprs map[string]any, values map[string]any
 		b.problem(r, attr, err)
 		return nil
 	}
-	for _, t := range got {
-		for _, ty := range types {
-			if t.Type == ty {
-				return t
-			}
+	fit := ofTypes(got, types)
+	switch {
+	case len(fit) == 1:
+		return fit[0]
+	case len(fit) > 1:
+		var addrs []string
+		for _, t := range fit {
+			addrs = append(addrs, t.Addr)
 		}
+		b.problem(r, attr, &refError{msg: fmt.Sprintf("may be any of %s: which one is chosen is not in the plan", strings.Join(addrs, ", "))})
+		return nil
 	}
 	b.problem(r, attr, &refError{msg: fmt.Sprintf("refers to %s, not to a resource of type %s", got[0].Addr, strings.Join(types, " or ")), notInPlan: true})
 	return nil
+}
+
+// ofTypes keeps the resources of the given types.
+func ofTypes(rs []*resource, types []string) []*resource {
+	var out []*resource
+	for _, t := range rs {
+		for _, ty := range types {
+			if t.Type == ty {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 // unique is the one resource of the given types in r's module, or else in the plan.
@@ -285,13 +303,13 @@ func (b *builder) many(r *resource, exprs, values map[string]any, attr string) [
 	// Such attributes are optional and computed: unknown in the plan whenever the configuration
 	// leaves them out. Without a reference and without a value, there is nothing to resolve,
 	// unless the plan has no configuration to tell.
-	if len(references(expression(exprs, attr))) == 0 && len(idStrings(values[attr])) == 0 {
+	if len(references(expressionFor(exprs, values, attr))) == 0 && len(idStrings(values[attr])) == 0 {
 		if unknown(r.Unknown, attr) && r.cfg == nil {
 			b.problem(r, attr, &refError{msg: "is known only after apply, and the plan has no configuration to follow"})
 		}
 		return nil
 	}
-	got, err := b.rv.lookup(r, expression(exprs, attr), values[attr], true)
+	got, err := b.rv.lookup(r, expressionFor(exprs, values, attr), values[attr], true)
 	if err != nil {
 		b.problem(r, attr, err)
 	}

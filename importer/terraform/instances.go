@@ -37,11 +37,10 @@ func (b *builder) addInstance(r *resource) {
 		e.PublicIP = boolean(r.Values, "associate_public_ip_address")
 		b.pending = append(b.pending, &placed{eni: e, in: in, index: 0})
 	}
-	cfgBlocks := blockExprs(r.cfgExprs(), "network_interface")
-	used := make([]bool, len(cfgBlocks))
+	bs := configBlocks(r.cfgExprs(), "network_interface")
 	for _, blk := range blocks {
 		idx, _ := integer(blk, "device_index")
-		t := b.oneIn(r, matchBlock(blk, cfgBlocks, used), blk, "network_interface_id", "aws_network_interface")
+		t := b.oneIn(r, bs.match(blk), blk, "network_interface_id", "aws_network_interface")
 		if t != nil {
 			b.attach[t] = append(b.attach[t], attachment{in: in, index: idx, by: r})
 		}
@@ -106,11 +105,10 @@ func (b *builder) addENI(r *resource) {
 		e.Description = ""
 	}
 	b.eniRes[r] = e
-	cfgBlocks := blockExprs(r.cfgExprs(), "attachment")
-	used := make([]bool, len(cfgBlocks))
+	bs := configBlocks(r.cfgExprs(), "attachment")
 	for _, blk := range objects(r.Values, "attachment") {
 		idx, _ := integer(blk, "device_index")
-		if t := b.oneIn(r, matchBlock(blk, cfgBlocks, used), blk, "instance", "aws_instance"); t != nil && b.inst[t] != nil {
+		if t := b.oneIn(r, bs.match(blk), blk, "instance", "aws_instance"); t != nil && b.inst[t] != nil {
 			b.attach[r] = append(b.attach[r], attachment{in: b.inst[t], index: idx, by: r})
 		}
 	}

@@ -81,8 +81,20 @@ type resolver struct{ p *Plan }
 
 // expression returns a resource's configuration expression for attr, or nil.
 func expression(exprs map[string]any, attr string) map[string]any {
+	if j, ok := exprs[joinedKey].(map[string]any); ok {
+		return j
+	}
 	e, _ := exprs[attr].(map[string]any)
 	return e
+}
+
+// expressionFor is expression for an attribute of a planned block: joined references only
+// stand for what the block does not know, since a known value is the value.
+func expressionFor(exprs, vals map[string]any, attr string) map[string]any {
+	if joined(exprs) && vals[attr] != nil {
+		return nil
+	}
+	return expression(exprs, attr)
 }
 
 // lookup resolves one attribute of r that should name other resources: first through the
@@ -359,22 +371,62 @@ func unquoteKey(k string) any {
 	return k
 }
 
-// blockExprs returns the expressions of a nested block (or attribute-as-block) of a resource's
-// configuration: ingress, egress, route.
-func blockExprs(exprs map[string]any, block string) []map[string]any {
-	var out []map[string]any
+// joinedKey marks the expressions of an element of a set of attributes written as blocks.
+const joinedKey = "\x00joined"
+
+// blockSet is the configuration of a resource's set of nested blocks. True nested blocks
+// (network_interface, attachment) have expressions per block. The AWS provider's attributes
+// written as blocks (a group's ingress and egress, a table's route, an ACL's ingress and egress)
+// have one expression: constant blocks when nothing in them is a reference, or else only the
+// references of all the blocks together (Terraform joins them), which joined holds.
+type blockSet struct {
+	blocks []map[string]any
+	used   []bool
+	joined map[string]any
+}
+
+func configBlocks(exprs map[string]any, block string) *blockSet {
+	bs := &blockSet{}
 	switch v := exprs[block].(type) {
 	case []any:
 		for _, e := range v {
 			if m, ok := e.(map[string]any); ok {
-				out = append(out, m)
+				bs.blocks = append(bs.blocks, m)
 			}
 		}
 	case map[string]any:
-		out = append(out, v)
+		if _, ok := v["references"]; ok {
+			bs.joined = v
+			break
+		}
+		if list, ok := v["constant_value"].([]any); ok {
+			for _, e := range list {
+				if m, ok := e.(map[string]any); ok {
+					blk := map[string]any{}
+					for k, x := range m {
+						blk[k] = map[string]any{"constant_value": x}
+					}
+					bs.blocks = append(bs.blocks, blk)
+				}
+			}
+			break
+		}
+		bs.blocks = append(bs.blocks, v) // a single nested block
 	}
-	return out
+	bs.used = make([]bool, len(bs.blocks))
+	return bs
 }
+
+// match gives the expressions a planned element came from: its own block's, or the joined
+// references, which expression hands out for every attribute the element does not know.
+func (bs *blockSet) match(elem map[string]any) map[string]any {
+	if bs.joined != nil {
+		return map[string]any{joinedKey: bs.joined}
+	}
+	return matchBlock(elem, bs.blocks, bs.used)
+}
+
+func joined(exprs map[string]any) bool { return exprs[joinedKey] != nil }
 
 // matchBlock picks the configuration block that an element of a planned set of blocks came from.
 // Sets have no order, so blocks are matched by their constant arguments (ports, protocol,

@@ -37,18 +37,20 @@ func (b *builder) addRouteTable(r *resource) {
 	if r.Unknown["route"] == true && r.cfg == nil {
 		b.problem(r, "route", &refError{msg: "is known only after apply and the plan has no configuration to read"})
 	}
-	blocks := blockExprs(r.cfgExprs(), "route")
-	used := make([]bool, len(blocks))
+	bs := configBlocks(r.cfgExprs(), "route")
 	elems := objects(r.Values, "route")
 	if r.Unknown["route"] == true && len(elems) == 0 {
 		// the whole set is unknown (its routes name gateways this plan creates): read the
 		// configuration's blocks, with constants where the plan has values
-		for _, blk := range blocks {
+		if bs.joined != nil {
+			b.problem(r, "route", &refError{msg: "is known only after apply, and the plan's configuration has only the references of its blocks, not the blocks"})
+		}
+		for _, blk := range bs.blocks {
 			b.route(r, v, t, blk, constants(blk), "cidr_block", "ipv6_cidr_block", "destination_prefix_list_id")
 		}
 	}
 	for _, elem := range elems {
-		b.route(r, v, t, matchBlock(elem, blocks, used), elem, "cidr_block", "ipv6_cidr_block", "destination_prefix_list_id")
+		b.route(r, v, t, bs.match(elem), elem, "cidr_block", "ipv6_cidr_block", "destination_prefix_list_id")
 	}
 	if t.Main {
 		v.RouteTables = append([]*scenarios.RouteTable{t}, v.RouteTables...)
@@ -68,11 +70,29 @@ func (b *builder) addRoute(r *resource) {
 	b.rep.mapped(r.Addr, "route of route table %s/%s", t.VPC, t.Name)
 }
 
+// targetTypes are the resource types each route target attribute names.
+var targetTypes = map[string][]string{
+	"gateway_id": {"aws_internet_gateway", "aws_vpn_gateway"}, "nat_gateway_id": {"aws_nat_gateway"},
+	"network_interface_id": {"aws_network_interface", "aws_instance"}, "instance_id": {"aws_instance"},
+	"vpc_peering_connection_id": {"aws_vpc_peering_connection"}, "transit_gateway_id": {"aws_ec2_transit_gateway"},
+	"egress_only_gateway_id": {"aws_egress_only_internet_gateway"}, "vpc_endpoint_id": {"aws_vpc_endpoint"},
+	"carrier_gateway_id": {"aws_ec2_carrier_gateway"}, "local_gateway_id": {"aws_ec2_local_gateway"},
+	"core_network_arn": {"aws_networkmanager_core_network"},
+}
+
 // set reports whether a route block or resource gives attr: a value, an unknown one or a
-// reference.
-func set(r *resource, exprs, vals map[string]any, attr string) bool {
+// reference. In a block of a joined set, an attribute the block does not know is set when the
+// joined references name a resource of the attribute's type.
+func (b *builder) set(r *resource, exprs, vals map[string]any, attr string) bool {
 	if s, ok := vals[attr].(string); ok && s != "" {
 		return true
+	}
+	if joined(exprs) {
+		if vals[attr] != nil {
+			return false
+		}
+		got, _ := b.rv.lookup(r, expression(exprs, attr), nil, true)
+		return len(ofTypes(got, targetTypes[attr])) > 0
 	}
 	return unknown(r.Unknown, attr) || len(references(expression(exprs, attr))) > 0
 }
@@ -84,7 +104,7 @@ func (b *builder) route(r *resource, v *scenarios.VPC, t *scenarios.RouteTable, 
 	case dest == "" && str(vals, cidr6Attr) != "":
 		b.rep.skip(r.Addr, "route to %s: IPv6 routes are not modelled yet", str(vals, cidr6Attr))
 		return
-	case dest == "" && set(r, exprs, vals, plAttr):
+	case dest == "" && b.set(r, exprs, vals, plAttr):
 		b.rep.skip(r.Addr, "route to a prefix list: managed prefix lists are not imported")
 		return
 	case dest == "":
@@ -100,7 +120,7 @@ func (b *builder) route(r *resource, v *scenarios.VPC, t *scenarios.RouteTable, 
 		return
 	}
 	for _, attr := range unmodelledTargets {
-		if set(r, exprs, vals, attr) {
+		if b.set(r, exprs, vals, attr) {
 			b.rep.skip(r.Addr, "route %s via %s: that target is not modelled", p, attr)
 			return
 		}
@@ -120,7 +140,7 @@ func (b *builder) route(r *resource, v *scenarios.VPC, t *scenarios.RouteTable, 
 
 func (b *builder) routeTarget(r *resource, v *scenarios.VPC, exprs, vals map[string]any) (scenarios.RouteTarget, bool) {
 	switch {
-	case set(r, exprs, vals, "gateway_id"):
+	case b.set(r, exprs, vals, "gateway_id"):
 		g := b.oneIn(r, exprs, vals, "gateway_id", "aws_internet_gateway", "aws_vpn_gateway")
 		if g == nil {
 			return scenarios.RouteTarget{}, false
@@ -134,7 +154,7 @@ func (b *builder) routeTarget(r *resource, v *scenarios.VPC, exprs, vals map[str
 			return scenarios.RouteTarget{}, false
 		}
 		return scenarios.RouteTarget{Kind: "igw"}, true
-	case set(r, exprs, vals, "nat_gateway_id"):
+	case b.set(r, exprs, vals, "nat_gateway_id"):
 		g := b.oneIn(r, exprs, vals, "nat_gateway_id", "aws_nat_gateway")
 		if g == nil || b.nat[g] == nil {
 			return scenarios.RouteTarget{}, false
@@ -144,7 +164,7 @@ func (b *builder) routeTarget(r *resource, v *scenarios.VPC, exprs, vals map[str
 			return scenarios.RouteTarget{}, false
 		}
 		return scenarios.RouteTarget{Kind: "nat", Name: b.nat[g].Name}, true
-	case set(r, exprs, vals, "network_interface_id"):
+	case b.set(r, exprs, vals, "network_interface_id"):
 		g := b.oneIn(r, exprs, vals, "network_interface_id", "aws_network_interface", "aws_instance")
 		if g == nil {
 			return scenarios.RouteTarget{}, false
@@ -158,13 +178,13 @@ func (b *builder) routeTarget(r *resource, v *scenarios.VPC, exprs, vals map[str
 			return scenarios.RouteTarget{}, false
 		}
 		return scenarios.RouteTarget{Kind: "eni", Name: eniName(at)}, true
-	case set(r, exprs, vals, "instance_id"):
+	case b.set(r, exprs, vals, "instance_id"):
 		g := b.oneIn(r, exprs, vals, "instance_id", "aws_instance")
 		if g == nil || b.inst[g] == nil || len(b.inst[g].ENIs) == 0 {
 			return scenarios.RouteTarget{}, false
 		}
 		return scenarios.RouteTarget{Kind: "instance", Name: b.inst[g].Name}, true
-	case set(r, exprs, vals, "vpc_peering_connection_id"):
+	case b.set(r, exprs, vals, "vpc_peering_connection_id"):
 		g := b.oneIn(r, exprs, vals, "vpc_peering_connection_id", "aws_vpc_peering_connection")
 		if g == nil || b.peer[g] == nil {
 			return scenarios.RouteTarget{}, false
@@ -176,7 +196,7 @@ func (b *builder) routeTarget(r *resource, v *scenarios.VPC, exprs, vals map[str
 }
 
 func (b *builder) addRTAssociation(r *resource) {
-	if set(r, r.cfgExprs(), r.Values, "gateway_id") {
+	if b.set(r, r.cfgExprs(), r.Values, "gateway_id") {
 		b.rep.skip(r.Addr, "an edge association with a gateway is not modelled")
 		return
 	}

@@ -65,24 +65,46 @@ func (b *builder) addInlineRules(r *resource) {
 		return
 	}
 	for _, dir := range []string{"ingress", "egress"} {
-		blocks := blockExprs(r.cfgExprs(), dir)
-		if r.Unknown[dir] == true {
+		bs := configBlocks(r.cfgExprs(), dir)
+		elems := objects(r.Values, dir)
+		if r.Unknown[dir] == true && len(elems) == 0 {
 			// The whole set is unknown (its elements name groups created by this plan): the
 			// configuration's blocks say the same, with constants where the plan has values.
-			if r.cfg == nil {
-				b.problem(r, dir, &refError{msg: "is known only after apply and the plan has no configuration to read"})
+			if r.cfg == nil || bs.joined != nil {
+				b.problem(r, dir, &refError{msg: "is known only after apply, and the plan's configuration has only the references of its blocks, not the blocks"})
 			}
-			for _, blk := range blocks {
+			for _, blk := range bs.blocks {
 				b.classicRule(r, dir, g, constants(blk), blk)
 			}
 			continue
 		}
-		used := make([]bool, len(blocks))
-		for _, elem := range objects(r.Values, dir) {
-			b.classicRule(r, dir, g, elem, matchBlock(elem, blocks, used))
+		ambiguous := false
+		if bs.joined != nil {
+			// The references of all blocks are joined: they can be told apart only when
+			// one block names groups this plan creates, or when they all name the same one.
+			open := 0
+			for _, e := range elems {
+				if e["security_groups"] == nil {
+					open++
+				}
+			}
+			groups, _ := b.rv.lookup(r, bs.joined, nil, true)
+			if open > 1 && len(ofTypes(groups, groupTypes)) > 1 {
+				ambiguous = true
+				b.problem(r, dir, &refError{msg: fmt.Sprintf("has %d rules naming groups this plan creates, and the plan's configuration joins their references, so which rule names which group is not known", open)})
+			}
+		}
+		for _, elem := range elems {
+			exprs := bs.match(elem)
+			if ambiguous && elem["security_groups"] == nil {
+				exprs = nil
+			}
+			b.classicRule(r, dir, g, elem, exprs)
 		}
 	}
 }
+
+var groupTypes = []string{"aws_security_group", "aws_default_security_group"}
 
 // classicRule adds the rules of one block of the classic form (inline, aws_security_group_rule):
 // one scenario rule per CIDR, group and self.
@@ -111,7 +133,11 @@ func (b *builder) classicRule(r *resource, dir string, g *scenarios.SecurityGrou
 	if ids := strList(vals, "prefix_list_ids"); len(ids) > 0 || unknown(r.Unknown, "prefix_list_ids") {
 		b.rep.skip(r.Addr, "%s rule naming prefix lists %v: managed prefix lists are not imported", dir, ids)
 	}
-	for _, t := range b.many(r, exprs, vals, groupAttr(r.Type)) {
+	named := b.many(r, exprs, vals, groupAttr(r.Type))
+	if joined(exprs) {
+		named = ofTypes(named, groupTypes) // the other references are other blocks'
+	}
+	for _, t := range named {
 		if name := b.groupName(r, g, t); name != "" {
 			rule := base
 			rule.Group = name

@@ -33,7 +33,7 @@ p.res("aws_security_group", "web", {"name": "web", "description": "web servers",
              "ingress": [{"cidr_blocks": const(["0.0.0.0/0"]), "from_port": const(80), "to_port": const(80), "protocol": const("tcp"), "description": const("http")}],
              "egress": [{"cidr_blocks": const(["0.0.0.0/0"]), "from_port": const(0), "to_port": const(0), "protocol": const("-1")}]})
 p.res("aws_security_group", "db", {"name": "db", "description": "database servers",
-      "ingress": [dict(rule(from_port=5432, to_port=5432, protocol="tcp", description="postgres from web"), security_groups=None)],
+      "ingress": [{k: v for k, v in rule(from_port=5432, to_port=5432, protocol="tcp", description="postgres from web").items() if k != "security_groups"}],
       "egress": []},
       ["vpc_id", "owner_id", "name_prefix"],
       exprs={"name": const("db"), "description": const("database servers"), "vpc_id": idref("aws_vpc.main"),

@@ -32,6 +32,8 @@ class Plan:
             c["for_each_expression"] = {"references": for_each}
         self.cfgmod(path)["resources"].append(c)
     def res(self, typ, name, values, unknown=(), module="", index=None, exprs=None, path=None, count=None, actions=("create",), for_each=None):
+        if exprs is not None:
+            exprs = joinattrs(typ, exprs)
         addr = f"{typ}.{name}"
         if index is not None:
             addr += f"[{json.dumps(index)}]"
@@ -78,3 +80,28 @@ class Plan:
 def ref(*r): return {"references": list(r)}
 def const(v): return {"constant_value": v}
 def idref(a): return ref(a + ".id", a)
+
+
+# The AWS provider's attributes written as blocks: Terraform's configuration JSON gives them as one
+# expression, either constant blocks or the references of all blocks joined.
+ATTR_BLOCKS = {"aws_security_group": ["ingress", "egress"], "aws_default_security_group": ["ingress", "egress"],
+               "aws_route_table": ["route"], "aws_default_route_table": ["route"],
+               "aws_network_acl": ["ingress", "egress"], "aws_default_network_acl": ["ingress", "egress"]}
+
+def joinattrs(typ, exprs):
+    out = dict(exprs)
+    for attr in ATTR_BLOCKS.get(typ, []):
+        blocks = exprs.get(attr)
+        if not isinstance(blocks, list):
+            continue
+        refs = []
+        for b in blocks:
+            for e in b.values():
+                for r in e.get("references", []):
+                    if r not in refs:
+                        refs.append(r)
+        if refs:
+            out[attr] = {"references": refs}
+        else:
+            out[attr] = {"constant_value": [{k: e["constant_value"] for k, e in b.items()} for b in blocks]}
+    return out

@@ -13,7 +13,7 @@ for i in range(2):
 for k, c in [("a", "10.1.100.0/24"), ("b", "10.1.101.0/24")]:
     p.res("aws_subnet", "public", {"cidr_block": c, "map_public_ip_on_launch": False}, ["vpc_id"], module=N, index=k,
           path=NP if k == "a" else None, exprs={"vpc_id": idref("aws_vpc.this"), "cidr_block": ref("each.value")} if k == "a" else None)
-p.res("aws_route_table", "public", {"tags": None}, ["vpc_id", "route"], module=N, path=NP,
+p.res("aws_route_table", "public", {"tags": None, "route": [{"cidr_block": "0.0.0.0/0", "ipv6_cidr_block": "", "destination_prefix_list_id": "", "egress_only_gateway_id": "", "nat_gateway_id": "", "network_interface_id": "", "transit_gateway_id": "", "vpc_endpoint_id": "", "vpc_peering_connection_id": "", "carrier_gateway_id": "", "core_network_arn": "", "local_gateway_id": ""}]}, ["vpc_id"], module=N, path=NP,
       exprs={"vpc_id": idref("aws_vpc.this"), "route": [{"cidr_block": const("0.0.0.0/0"), "gateway_id": idref("aws_internet_gateway.this")}]})
 for k in ["a", "b"]:
     p.res("aws_route_table_association", "public", {}, ["subnet_id", "route_table_id"], module=N, index=k,
@@ -23,9 +23,11 @@ p.output(NP, "vpc_id", ["aws_vpc.this.id", "aws_vpc.this"])
 p.output(NP, "private_subnet_ids", ["aws_subnet.private"])
 p.output(NP, "public_subnet_a", ['aws_subnet.public["a"].id', 'aws_subnet.public["a"]', "aws_subnet.public"])
 S, SP = "module.sg", ["sg"]
-p.res("aws_security_group", "app", {"name": "app", "description": "app servers", "ingress": None,
+sgrule = lambda **kw: dict({"cidr_blocks": [], "description": "", "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False}, **kw)
+p.res("aws_security_group", "app", {"name": "app", "description": "app servers",
+      "ingress": [sgrule(from_port=8080, to_port=8080, protocol="tcp", self=True), sgrule(from_port=22, to_port=22, protocol="tcp", cidr_blocks=["10.1.100.0/24"])],
       "egress": [{"cidr_blocks": ["0.0.0.0/0"], "description": "", "from_port": 0, "to_port": 0, "protocol": "-1", "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False}]},
-      ["vpc_id", "ingress"], module=S, path=SP,
+      ["vpc_id"], module=S, path=SP,
       exprs={"name": const("app"), "description": const("app servers"), "vpc_id": ref("var.vpc_id"),
              "ingress": [{"from_port": const(8080), "to_port": const(8080), "protocol": const("tcp"), "self": const(True)},
                          {"from_port": const(22), "to_port": const(22), "protocol": const("tcp"), "cidr_blocks": const(["10.1.100.0/24"])}],

@@ -9,7 +9,9 @@ for n, v, c in [("a_app", "a", "10.10.1.0/24"), ("a_fw", "a", "10.10.2.0/24"), (
 p.res("aws_internet_gateway", "b", {}, ["vpc_id"], exprs={"vpc_id": idref("aws_vpc.b")})
 p.res("aws_vpc_peering_connection", "ab", {"auto_accept": True}, ["vpc_id", "peer_vpc_id", "peer_owner_id", "peer_region", "accept_status"],
       exprs={"vpc_id": idref("aws_vpc.a"), "peer_vpc_id": idref("aws_vpc.b"), "auto_accept": const(True)})
-p.res("aws_default_route_table", "a", {}, ["default_route_table_id", "route", "vpc_id"],
+ROUTE = {"cidr_block": "", "ipv6_cidr_block": "", "destination_prefix_list_id": "", "egress_only_gateway_id": "", "gateway_id": "", "nat_gateway_id": "", "network_interface_id": "", "transit_gateway_id": "", "vpc_endpoint_id": "", "vpc_peering_connection_id": "", "carrier_gateway_id": "", "core_network_arn": "", "local_gateway_id": ""}
+route = lambda cidr, unknown: {k: (cidr if k == "cidr_block" else v) for k, v in ROUTE.items() if k != unknown}
+p.res("aws_default_route_table", "a", {"route": [route("10.20.0.0/16", "vpc_peering_connection_id")]}, ["default_route_table_id", "vpc_id"],
       exprs={"default_route_table_id": ref("aws_vpc.a.default_route_table_id", "aws_vpc.a"),
              "route": [{"cidr_block": const("10.20.0.0/16"), "vpc_peering_connection_id": idref("aws_vpc_peering_connection.ab")}]})
 p.res("aws_route_table", "b", {}, ["vpc_id", "route"], exprs={"vpc_id": idref("aws_vpc.b")})
@@ -19,7 +21,7 @@ p.res("aws_route", "b_to_a", {"destination_cidr_block": "10.10.0.0/16"}, ["route
       exprs={"route_table_id": idref("aws_route_table.b"), "destination_cidr_block": const("10.10.0.0/16"), "vpc_peering_connection_id": idref("aws_vpc_peering_connection.ab")})
 p.res("aws_route", "b_default", {"destination_cidr_block": "0.0.0.0/0"}, ["route_table_id", "gateway_id"],
       exprs={"route_table_id": idref("aws_route_table.b"), "destination_cidr_block": const("0.0.0.0/0"), "gateway_id": idref("aws_internet_gateway.b")})
-p.res("aws_route_table", "a_app", {}, ["vpc_id", "route"],
+p.res("aws_route_table", "a_app", {"route": [route("172.16.0.0/12", "network_interface_id")]}, ["vpc_id"],
       exprs={"vpc_id": idref("aws_vpc.a"), "route": [{"cidr_block": const("172.16.0.0/12"), "network_interface_id": idref("aws_network_interface.fw_inside")}]})
 p.res("aws_route_table_association", "a_app", {}, ["subnet_id", "route_table_id"],
       exprs={"subnet_id": idref("aws_subnet.a_app"), "route_table_id": idref("aws_route_table.a_app")})
