@@ -239,3 +239,37 @@ func TestQuotasRaised(t *testing.T) {
 		t.Errorf("settings %+v; want 7 groups per ENI, 70 rules, 25 NACL rules", s)
 	}
 }
+
+// The shape of terraform-aws-modules/vpc: vpc_id through a local, lists indexed by count.index,
+// flags in expressions, one NAT gateway for all private subnets.
+func TestVPCModuleFixture(t *testing.T) {
+	res := importFixture(t, "vpcmodule.json", Options{})
+	sc := res.Scenario
+	v := sc.VPC("vpc-this-0")
+	if v == nil || len(v.Subnets) != 4 || !v.InternetGateway || len(v.NATGateways) != 1 || v.NATGateways[0].Subnet != "vpc-this-0/vpc-public-0" {
+		t.Fatalf("vpc: %+v", v)
+	}
+	for _, s := range []string{"vpc-private-0", "vpc-private-1"} {
+		if v.Subnet(s).RouteTable != "vpc-private-0" {
+			t.Errorf("%s: route table %q", s, v.Subnet(s).RouteTable)
+		}
+	}
+	if rt := v.RouteTable("vpc-private-0"); rt == nil || len(rt.Routes) != 1 || rt.Routes[0].Target.String() != "nat/vpc-this-0" {
+		t.Errorf("private table: %+v", rt)
+	}
+	if e := sc.Instance("web").ENIs[0]; !e.PublicIP || e.Subnet != "vpc-this-0/vpc-public-0" {
+		t.Errorf("web: %+v (the public subnet maps a public IP; the plan does not say otherwise)", e)
+	}
+	if e := sc.Instance("worker").ENIs[0]; e.Subnet != "vpc-this-0/vpc-private-1" || e.PublicIP {
+		t.Errorf("worker: %+v", e)
+	}
+	guesses := 0
+	for _, n := range res.Report.Notes {
+		if strings.Contains(n.Text, "taken to be") {
+			guesses++
+		}
+	}
+	if guesses != 8 {
+		t.Errorf("%d guesses reported, want 8 (seven vpc_id = local.vpc_id, one allocation_id): %v", guesses, res.Report.Notes)
+	}
+}

@@ -34,7 +34,11 @@ func (b *builder) addInstance(r *resource) {
 			return
 		}
 		e := b.newENI(r, r.cfgExprs(), r.Values, s, "private_ip", "secondary_private_ips", "vpc_security_group_ids")
-		e.PublicIP = boolean(r.Values, "associate_public_ip_address")
+		// unset (unknown in the plan), the subnet's map_public_ip_on_launch decides, as on AWS
+		e.PublicIP = s.MapPublicIP
+		if v, ok := r.Values["associate_public_ip_address"].(bool); ok {
+			e.PublicIP = v
+		}
 		b.pending = append(b.pending, &placed{eni: e, in: in, index: 0})
 	}
 	bs := configBlocks(r.cfgExprs(), "network_interface")
