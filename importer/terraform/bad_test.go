@@ -50,6 +50,11 @@ func TestBadInput(t *testing.T) {
 			[]string{`aws_security_group.web: vpc_id is "vpc-0abc", an object that is not in the plan`}},
 		{"a root variable", string(testPlan{vars: map[string]any{"vpc": "vpc-0abc"}, res: vpcAndSubnets(sg(refs("var.vpc")))}.json(t)),
 			[]string{`aws_security_group.web: vpc_id is the root variable var.vpc = "vpc-0abc"`}},
+		{"two interfaces at device index 0", string(testPlan{res: vpcAndSubnets(
+			tres{typ: "aws_instance", name: "i", exprs: map[string]any{"subnet_id": idOf("aws_subnet.a")}},
+			tres{typ: "aws_network_interface", name: "n", exprs: map[string]any{"subnet_id": idOf("aws_subnet.b")}},
+			tres{typ: "aws_network_interface_attachment", name: "att", values: map[string]any{"device_index": 0}, exprs: map[string]any{"instance_id": idOf("aws_instance.i"), "network_interface_id": idOf("aws_network_interface.n")}})}.json(t)),
+			[]string{"p.json: aws_network_interface.n: takes device index 0 of instance aws_instance.i, which another interface (its own subnet_id's) already has"}},
 		{"an instance in the default VPC", string(testPlan{res: vpcAndSubnets(tres{typ: "aws_instance", name: "i", exprs: map[string]any{}})}.json(t)),
 			[]string{"aws_instance.i: subnet_id is not set", "default VPC"}},
 	}
@@ -66,6 +71,13 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("an error, and YAML to write as well")
 			}
 		})
+	}
+}
+
+func TestBadName(t *testing.T) {
+	_, err := Import("p.json", testPlan{res: vpcAndSubnets()}.json(t), Options{Name: "My_Lab"})
+	if err == nil || !contains(err.Error(), `scenario name "My_Lab"`, `"my-lab"`) {
+		t.Errorf("got %v", err)
 	}
 }
 

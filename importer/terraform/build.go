@@ -45,6 +45,9 @@ var modelled = []string{
 // opts.Partial is not set, it returns the report with an error and no YAML; on any other error
 // nothing is returned but the error, which names the file and the resource address.
 func Import(file string, data []byte, opts Options) (*Result, error) {
+	if opts.Name != "" && sanitize(opts.Name) != opts.Name {
+		return nil, fmt.Errorf("scenario name %q: want 1-31 characters of a-z, 0-9 and '-', starting and ending with a letter or digit, such as %q", opts.Name, sanitize(opts.Name))
+	}
 	p, err := Read(file, data)
 	if err != nil {
 		return nil, err
@@ -213,7 +216,11 @@ func (b *builder) reportLeftOut(byType map[string][]*resource) {
 
 // fail records invalid input: an error naming the file and the resource address.
 func (b *builder) fail(r *resource, format string, args ...any) {
-	b.errs = append(b.errs, fmt.Errorf("%s: %s: %s", b.p.File, r.Addr, fmt.Sprintf(format, args...)))
+	addr := "(plan)"
+	if r != nil {
+		addr = r.Addr
+	}
+	b.errs = append(b.errs, fmt.Errorf("%s: %s: %s", b.p.File, addr, fmt.Sprintf(format, args...)))
 }
 
 // problem records an attribute that could not be resolved.

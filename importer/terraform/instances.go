@@ -159,7 +159,11 @@ func (b *builder) placeENIs() {
 		sort.SliceStable(ps, func(i, j int) bool { return ps[i].index < ps[j].index })
 		for k, p := range ps {
 			if k > 0 && ps[k-1].index == p.index {
-				b.fail(p.res, "takes device index %d of instance %s, which another interface (%s) already has", p.index, b.source[in], b.source[ps[k-1].eni])
+				other := b.source[ps[k-1].eni]
+				if other == "" {
+					other = "its own subnet_id's"
+				}
+				b.fail(p.res, "takes device index %d of instance %s, which another interface (%s) already has", p.index, b.source[in], other)
 			}
 			if k == 0 && p.index != 0 {
 				b.fail(p.res, "is the lowest interface of instance %s but has device index %d; eth0 has device index 0", b.source[in], p.index)
