@@ -273,3 +273,17 @@ func TestVPCModuleFixture(t *testing.T) {
 		t.Errorf("%d guesses reported, want 8 (seven vpc_id = local.vpc_id, one allocation_id): %v", guesses, res.Report.Notes)
 	}
 }
+
+// BenchmarkImport reads, resolves, formats and re-parses the largest fixture.
+func BenchmarkImport(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "peering.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Import("peering.json", data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
