@@ -96,6 +96,7 @@ type builder struct {
 	names  map[string]map[string]bool
 	source map[any]string // scenario object -> resource address, for errors naming both sides
 	nextIP int
+	byIdx  map[string]bool // "config address attr" already noted as resolved by index
 
 	pending []*placed                    // ENIs waiting to be numbered
 	attach  map[*resource][]attachment   // aws_network_interface -> where it is attached
@@ -117,7 +118,7 @@ func newBuilder(p *Plan, opts Options) *builder {
 		name = sanitize(strings.TrimSuffix(filepath.Base(p.File), filepath.Ext(p.File)))
 	}
 	return &builder{
-		p: p, rv: resolver{p},
+		p: p, rv: resolver{p: p},
 		sc: &scenarios.Scenario{Name: name, Settings: scenarios.DefaultSettings(), Description: "Imported from Terraform plan " + filepath.Base(p.File),
 			Clock: scenarios.Clock{Speed: scenarios.DefaultClockSpeed}, Hypervisor: scenarios.DefaultHypervisor()},
 		// empty lists rather than nulls in the JSON report
@@ -135,7 +136,7 @@ func newBuilder(p *Plan, opts Options) *builder {
 		eni:    map[*resource]eniRef{},
 		peer:   map[*resource]*scenarios.Peering{},
 		names:  map[string]map[string]bool{},
-		source: map[any]string{},
+		source: map[any]string{}, byIdx: map[string]bool{},
 		attach: map[*resource][]attachment{}, eniRes: map[*resource]*scenarios.ENI{},
 		eniAt: map[*scenarios.ENI]eniRef{}, eipUsed: map[*resource]bool{}, eipNAT: map[*resource]bool{},
 	}
@@ -240,7 +241,7 @@ func (b *builder) one(r *resource, attr string, types ...string) *resource {
 
 // oneIn is one for an attribute of a nested block: exprs and values are the block's.
 func (b *builder) oneIn(r *resource, exprs map[string]any, values map[string]any, attr string, types ...string) *resource {
-	got, err := b.rv.lookup(r, expressionFor(exprs, values, attr), values[attr], false)
+	got, err := b.lookup(r, expressionFor(exprs, values, attr), values[attr], false, attr)
 	var re *refError
 	if err != nil && errors.As(err, &re) && re.soft {
 		// a local (the plan has no expressions of locals) or a choice made at apply: when
@@ -283,6 +284,32 @@ func ofTypes(rs []*resource, types []string) []*resource {
 	return out
 }
 
+// lookup resolves through the resolver and notes, once per configuration block and attribute,
+// a reference resolved by the resource's own index.
+func (b *builder) lookup(r *resource, expr map[string]any, value any, many bool, attr string) ([]*resource, error) {
+	var byIndex []string
+	rv := b.rv
+	rv.byIndex = &byIndex
+	got, err := rv.lookup(r, expr, value, many)
+	if len(byIndex) > 0 && err == nil {
+		addr := join(configPath(r.Module), r.Type+"."+r.Name)
+		if key := addr + " " + attr; !b.byIdx[key] {
+			b.byIdx[key] = true
+			b.rep.note(addr, "%s refers to %s by count.index: taken to be the instance with this resource's own index (right for [count.index] and element(...[*].id, count.index), wrong for arithmetic such as [count.index + 1])", attr, strings.Join(byIndex, ", "))
+		}
+	}
+	return got, err
+}
+
+// configPath is a module instance address without its instance keys: module.a.module.b.
+func configPath(module string) string {
+	var parts []string
+	for _, s := range moduleSegments(module) {
+		parts = append(parts, "module."+s.name)
+	}
+	return strings.Join(parts, ".")
+}
+
 // unique is the one resource of the given types in r's module, or else in the plan.
 func (b *builder) unique(r *resource, types []string) (*resource, string) {
 	var inModule, inPlan []*resource
@@ -316,7 +343,7 @@ func (b *builder) many(r *resource, exprs, values map[string]any, attr string) [
 		}
 		return nil
 	}
-	got, err := b.rv.lookup(r, expressionFor(exprs, values, attr), values[attr], true)
+	got, err := b.lookup(r, expressionFor(exprs, values, attr), values[attr], true, attr)
 	if err != nil {
 		b.problem(r, attr, err)
 	}

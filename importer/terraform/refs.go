@@ -77,7 +77,13 @@ func parseRef(s string) parsedRef {
 }
 
 // resolver follows configuration references to resource instances of a plan.
-type resolver struct{ p *Plan }
+type resolver struct {
+	p *Plan
+	// byIndex, when set, collects the references that were resolved by the referring
+	// resource's own index: right for aws_x.y[count.index], wrong for aws_x.y[count.index + 1],
+	// and the plan's references do not tell the two apart, so the builder reports it.
+	byIndex *[]string
+}
 
 // expression returns a resource's configuration expression for attr, or nil.
 func expression(exprs map[string]any, attr string) map[string]any {
@@ -106,10 +112,11 @@ func (rv resolver) lookup(r *resource, expr map[string]any, value any, many bool
 	if refs := references(expr); len(refs) > 0 {
 		if r.cfg != nil && r.cfg.ForEach != nil && hasEachValue(refs) {
 			// for_each = aws_subnet.public with subnet_id = each.value.id: the instance of
-			// the for_each collection with this resource's own key
-			refs = references(r.cfg.ForEach)
+			// the for_each collection with this resource's own key, exactly
+			rv.byIndex = nil
+			return rv.resolveRefs(r.Module, r.Index, references(r.cfg.ForEach), many, true, 0)
 		}
-		return rv.resolveRefs(r.Module, r.Index, refs, many, 0)
+		return rv.resolveRefs(r.Module, r.Index, refs, many, false, 0)
 	}
 	ids := idStrings(value)
 	if len(ids) == 0 {
@@ -168,13 +175,19 @@ func references(expr map[string]any) []string {
 }
 
 // resolveRefs resolves the references of one expression written in module instance module.
-func (rv resolver) resolveRefs(module string, self any, refs []string, many bool, depth int) ([]*resource, error) {
+// self is the index of the resource (or module instance) the expression belongs to; indexed
+// says the expression picks by it (count.index, each.key, or an element of a module output), so
+// that a counted reference means one instance, not all.
+func (rv resolver) resolveRefs(module string, self any, refs []string, many, indexed bool, depth int) ([]*resource, error) {
 	if depth > maxRefDepth {
 		return nil, &refError{msg: "references nest deeper than " + fmt.Sprint(maxRefDepth) + " module levels"}
 	}
 	var parsed []parsedRef
 	keyed := map[string]bool{}
 	for _, s := range refs {
+		if strings.HasPrefix(s, "count.index") || strings.HasPrefix(s, "each.key") {
+			indexed = true
+		}
 		pr := parseRef(s)
 		parsed = append(parsed, pr)
 		if pr.key != "" || pr.elem != "" {
@@ -188,7 +201,7 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 		if pr.kind == "skip" || (pr.key == "" && pr.elem == "" && keyed[pr.group]) {
 			continue
 		}
-		got, err := rv.resolveOne(module, self, pr, many, depth)
+		got, err := rv.resolveOne(module, self, pr, many, indexed, depth)
 		if err != nil {
 			var re *refError
 			switch {
@@ -220,7 +233,7 @@ func (rv resolver) resolveRefs(module string, self any, refs []string, many bool
 	return out, nil
 }
 
-func (rv resolver) resolveOne(module string, self any, pr parsedRef, many bool, depth int) ([]*resource, error) {
+func (rv resolver) resolveOne(module string, self any, pr parsedRef, many, indexed bool, depth int) ([]*resource, error) {
 	switch pr.kind {
 	case "data":
 		return nil, &refError{msg: fmt.Sprintf("references %s, a data source: it reads an existing object that is not in the plan", pr.raw), notInPlan: true}
@@ -238,9 +251,9 @@ func (rv resolver) resolveOne(module string, self any, pr parsedRef, many bool, 
 		// An element of a list output (module.net.subnet_ids[0]) or the caller's own index
 		// (module.net.subnet_ids[count.index]) picks among the output's instances.
 		if pr.elem != "" {
-			self = unquoteKey(pr.elem)
+			self, indexed = unquoteKey(pr.elem), true
 		}
-		return rv.resolveRefs(child, self, references(out), many, depth+1)
+		return rv.resolveRefs(child, self, references(out), many, indexed, depth+1)
 	}
 	var all []*resource
 	for _, r := range rv.p.resources {
@@ -255,12 +268,15 @@ func (rv resolver) resolveOne(module string, self any, pr parsedRef, many bool, 
 	switch {
 	case len(all) == 0:
 		return nil, &refError{msg: fmt.Sprintf("references %s%s, which is not in the plan", pr.raw, where), notInPlan: true}
-	case len(all) == 1 || many:
+	case len(all) == 1, many && !indexed:
 		return all, nil
 	}
-	if self != nil {
+	if self != nil && indexed {
 		for _, r := range all {
 			if keyString(r.Index) == keyString(self) {
+				if rv.byIndex != nil {
+					*rv.byIndex = append(*rv.byIndex, pr.typ+"."+pr.name)
+				}
 				return []*resource{r}, nil
 			}
 		}
@@ -308,7 +324,7 @@ func (rv resolver) variable(module string, pr parsedRef, many bool, depth int) (
 	if last.key != "" {
 		self = unquoteKey(last.key)
 	}
-	return rv.resolveRefs(parent, self, refs, many, depth+1)
+	return rv.resolveRefs(parent, self, refs, many, false, depth+1)
 }
 
 func (m *cfgModule) outputExpr(name string) (map[string]any, bool) {

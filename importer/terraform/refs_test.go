@@ -55,7 +55,7 @@ func refPlan(t *testing.T) *Plan {
 
 func TestResolveReferences(t *testing.T) {
 	p := refPlan(t)
-	rv := resolver{p}
+	rv := resolver{p: p}
 	cases := []struct {
 		name      string
 		from      string // the resource the expression belongs to
@@ -131,7 +131,7 @@ func TestResolveEachValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := plan.byAddr[`aws_route_table_association.x["b"]`]
-	got, err := resolver{plan}.lookup(r, expression(r.cfgExprs(), "subnet_id"), nil, false)
+	got, err := resolver{p: plan}.lookup(r, expression(r.cfgExprs(), "subnet_id"), nil, false)
 	if err != nil || len(got) != 1 || got[0].Addr != `aws_subnet.s["b"]` {
 		t.Fatalf("got %v, %v", got, err)
 	}
