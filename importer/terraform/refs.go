@@ -251,7 +251,8 @@ func (rv resolver) resolveOne(module string, self any, pr parsedRef, many, index
 		// An element of a list output (module.net.subnet_ids[0]) or the caller's own index
 		// (module.net.subnet_ids[count.index]) picks among the output's instances.
 		if pr.elem != "" {
-			self, indexed = unquoteKey(pr.elem), true
+			// a literal element: exact, nothing to report
+			self, indexed, rv.byIndex = unquoteKey(pr.elem), true, nil
 		}
 		return rv.resolveRefs(child, self, references(out), many, indexed, depth+1)
 	}
