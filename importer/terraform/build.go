@@ -156,17 +156,30 @@ func (b *builder) build() error {
 		}
 	}
 	steps := map[string]func(*resource){
-		"aws_vpc": b.addVPC, "aws_subnet": b.addSubnet, "aws_internet_gateway": b.addIGW,
-		"aws_eip": b.addEIP, "aws_nat_gateway": b.addNAT, "aws_vpc_peering_connection": b.addPeering,
-		"aws_security_group": b.addGroup, "aws_default_security_group": b.addGroup,
-		"aws_security_group_rule": b.addGroupRule, "aws_vpc_security_group_ingress_rule": b.addVPCGroupRule,
-		"aws_vpc_security_group_egress_rule": b.addVPCGroupRule,
-		"aws_network_acl":                    b.addACL, "aws_default_network_acl": b.addACL, "aws_network_acl_rule": b.addACLRule,
-		"aws_network_acl_association": b.addACLAssociation,
-		"aws_instance":                b.addInstance, "aws_network_interface": b.addENI, "aws_network_interface_attachment": b.addENIAttachment,
-		"aws_route_table": b.addRouteTable, "aws_default_route_table": b.addRouteTable, "aws_route": b.addRoute,
-		"aws_route_table_association": b.addRTAssociation, "aws_main_route_table_association": b.addMainAssociation,
-		"aws_eip_association": b.addEIPAssociation,
+		"aws_vpc":                             b.addVPC,
+		"aws_subnet":                          b.addSubnet,
+		"aws_internet_gateway":                b.addIGW,
+		"aws_eip":                             b.addEIP,
+		"aws_nat_gateway":                     b.addNAT,
+		"aws_vpc_peering_connection":          b.addPeering,
+		"aws_security_group":                  b.addGroup,
+		"aws_default_security_group":          b.addGroup,
+		"aws_security_group_rule":             b.addGroupRule,
+		"aws_vpc_security_group_ingress_rule": b.addVPCGroupRule,
+		"aws_vpc_security_group_egress_rule":  b.addVPCGroupRule,
+		"aws_network_acl":                     b.addACL,
+		"aws_default_network_acl":             b.addACL,
+		"aws_network_acl_rule":                b.addACLRule,
+		"aws_network_acl_association":         b.addACLAssociation,
+		"aws_instance":                        b.addInstance,
+		"aws_network_interface":               b.addENI,
+		"aws_network_interface_attachment":    b.addENIAttachment,
+		"aws_route_table":                     b.addRouteTable,
+		"aws_default_route_table":             b.addRouteTable,
+		"aws_route":                           b.addRoute,
+		"aws_route_table_association":         b.addRTAssociation,
+		"aws_main_route_table_association":    b.addMainAssociation,
+		"aws_eip_association":                 b.addEIPAssociation,
 	}
 	for _, t := range modelled {
 		for _, r := range byType[t] {
@@ -174,8 +187,10 @@ func (b *builder) build() error {
 		}
 		if t == "aws_default_security_group" {
 			// inline rules come once every group exists, since rules name each other
-			for _, r := range append(byType["aws_security_group"], byType["aws_default_security_group"]...) {
-				b.addInlineRules(r)
+			for _, typ := range []string{"aws_security_group", "aws_default_security_group"} {
+				for _, r := range byType[typ] {
+					b.addInlineRules(r)
+				}
 			}
 		}
 		if t == "aws_network_interface_attachment" {
@@ -200,7 +215,7 @@ func (b *builder) reportLeftOut(byType map[string][]*resource) {
 	for _, m := range b.rep.Mapped {
 		said[m.Address] = true
 	}
-	for _, n := range append(b.rep.Skipped, b.rep.Notes...) {
+	for _, n := range b.rep.Skipped {
 		said[n.Address] = true
 	}
 	for _, p := range b.rep.Problems {
