@@ -347,3 +347,32 @@ func TestLargePlan(t *testing.T) {
 		t.Errorf("instances past the groups: %v", err)
 	}
 }
+
+// Rules and routes added to a VPC's default objects by id (aws_vpc.main.default_*_id) keep AWS's
+// defaults and add to them.
+func TestDefaultObjectsByVPCID(t *testing.T) {
+	plan := testPlan{res: vpcAndSubnets(
+		tres{typ: "aws_internet_gateway", name: "gw", exprs: map[string]any{"vpc_id": idOf("aws_vpc.main")}},
+		tres{typ: "aws_route", name: "default", values: map[string]any{"destination_cidr_block": "0.0.0.0/0"},
+			exprs: map[string]any{"route_table_id": refs("aws_vpc.main.main_route_table_id", "aws_vpc.main"), "gateway_id": idOf("aws_internet_gateway.gw")}},
+		tres{typ: "aws_network_acl_rule", name: "deny_rdp", values: map[string]any{"rule_number": 50, "egress": false, "protocol": "tcp", "rule_action": "deny", "cidr_block": "0.0.0.0/0", "from_port": 3389, "to_port": 3389},
+			exprs: map[string]any{"network_acl_id": refs("aws_vpc.main.default_network_acl_id", "aws_vpc.main")}},
+		tres{typ: "aws_security_group_rule", name: "ssh", values: map[string]any{"type": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": []any{"203.0.113.0/24"}},
+			exprs: map[string]any{"security_group_id": refs("aws_vpc.main.default_security_group_id", "aws_vpc.main")}},
+	)}
+	res, err := Import("d.json", plan.json(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := res.Scenario.VPC("main")
+	if m := v.MainTable(); m == nil || m.Name != "main" || len(m.Routes) != 1 || m.Routes[0].Target.Kind != "igw" {
+		t.Errorf("main table: %+v", m)
+	}
+	if a := v.NetworkACL("default"); a == nil || len(a.Ingress) != 2 || a.Ingress[0].Number != 50 || a.Ingress[1].Number != 100 || len(a.Egress) != 1 {
+		t.Errorf("default acl: %+v", a)
+	}
+	g := v.Group("default")
+	if !hasRule(g.Ingress, -1, -1, -1, "", "default") || !hasRule(g.Ingress, 6, 22, 22, "203.0.113.0/24", "") || !hasRule(g.Egress, -1, -1, -1, "0.0.0.0/0", "") {
+		t.Errorf("default group: %v / %v", g.Ingress, g.Egress)
+	}
+}

@@ -3,6 +3,8 @@ package tfimport
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -441,7 +443,9 @@ func (b *builder) aclEntry(r *resource, acl *scenarios.NetworkACL, egress bool, 
 			return
 		}
 	}
-	*list = append(*list, e)
+	// kept in rule-number order, the order they are evaluated in
+	i := sort.Search(len(*list), func(i int) bool { return (*list)[i].Number > e.Number })
+	*list = slices.Insert(*list, i, e)
 }
 
 func (b *builder) addACLRule(r *resource) {
