@@ -32,7 +32,7 @@ type Result struct {
 // modelled are the resource types the importer turns into scenario objects; the order is the
 // order they are built in, each after what it refers to.
 var modelled = []string{
-	"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_eip", "aws_nat_gateway",
+	"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_internet_gateway_attachment", "aws_eip", "aws_nat_gateway",
 	"aws_vpc_peering_connection", "aws_security_group", "aws_default_security_group",
 	"aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
 	"aws_network_acl", "aws_default_network_acl", "aws_network_acl_rule", "aws_network_acl_association",
@@ -159,6 +159,7 @@ func (b *builder) build() error {
 		"aws_vpc":                             b.addVPC,
 		"aws_subnet":                          b.addSubnet,
 		"aws_internet_gateway":                b.addIGW,
+		"aws_internet_gateway_attachment":     b.addIGWAttachment,
 		"aws_eip":                             b.addEIP,
 		"aws_nat_gateway":                     b.addNAT,
 		"aws_vpc_peering_connection":          b.addPeering,
@@ -615,19 +616,35 @@ func (b *builder) subnetOf(r *resource, exprs, values map[string]any, attr strin
 
 func (b *builder) addIGW(r *resource) {
 	if r.Values["vpc_id"] == nil && !unknown(r.Unknown, "vpc_id") && len(references(expression(r.cfgExprs(), "vpc_id"))) == 0 {
-		b.rep.skip(r.Addr, "not attached to a VPC (no vpc_id): an unattached gateway carries nothing")
+		b.rep.mapped(r.Addr, "internet gateway, attached by an aws_internet_gateway_attachment or to nothing")
 		return
 	}
+	if v := b.vpcOf(r, "vpc_id"); v != nil {
+		b.attachIGW(r, r, v)
+	}
+}
+
+func (b *builder) addIGWAttachment(r *resource) {
+	g := b.one(r, "internet_gateway_id", "aws_internet_gateway")
 	v := b.vpcOf(r, "vpc_id")
-	if v == nil {
+	if g == nil || v == nil {
 		return
 	}
+	if b.igw[g] != nil {
+		b.fail(r, "attaches %s, which is already attached to %s; a gateway has one VPC", g.Addr, b.source[b.igw[g]])
+		return
+	}
+	b.attachIGW(r, g, v)
+}
+
+// attachIGW attaches internet gateway g to VPC v, as r (the gateway or its attachment) says.
+func (b *builder) attachIGW(r, g *resource, v *scenarios.VPC) {
 	if v.InternetGateway {
 		b.fail(r, "VPC %s already has an internet gateway; AWS attaches at most one", b.source[v])
 		return
 	}
 	v.InternetGateway = true
-	b.igw[r] = v
+	b.igw[g] = v
 	b.rep.mapped(r.Addr, "internet gateway of vpc %s", v.Name)
 }
 

@@ -376,3 +376,21 @@ func TestDefaultObjectsByVPCID(t *testing.T) {
 		t.Errorf("default group: %v / %v", g.Ingress, g.Egress)
 	}
 }
+
+// An internet gateway attached by aws_internet_gateway_attachment is the VPC's gateway.
+func TestIGWAttachment(t *testing.T) {
+	plan := testPlan{res: vpcAndSubnets(
+		tres{typ: "aws_internet_gateway", name: "gw", exprs: map[string]any{}},
+		tres{typ: "aws_internet_gateway_attachment", name: "gw", exprs: map[string]any{"vpc_id": idOf("aws_vpc.main"), "internet_gateway_id": idOf("aws_internet_gateway.gw")}},
+		tres{typ: "aws_route_table", name: "pub", values: map[string]any{"route": []any{map[string]any{"cidr_block": "0.0.0.0/0", "nat_gateway_id": ""}}},
+			exprs: map[string]any{"vpc_id": idOf("aws_vpc.main"), "route": idOf("aws_internet_gateway.gw")}},
+	)}
+	res, err := Import("g.json", plan.json(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := res.Scenario.VPC("main")
+	if rt := v.RouteTable("pub"); !v.InternetGateway || rt == nil || len(rt.Routes) != 1 || rt.Routes[0].Target.Kind != "igw" {
+		t.Errorf("igw %v, table %+v", v.InternetGateway, rt)
+	}
+}
