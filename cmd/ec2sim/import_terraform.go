@@ -43,7 +43,7 @@ Examples:
 }
 
 func init() {
-	importers["terraform"] = importer{summary: importTerraformCmd.summary, run: runImportTerraform}
+	importers["terraform"] = importer{summary: importTerraformCmd.summary, example: "ec2sim import terraform plan.json -o lab.yaml", run: runImportTerraform}
 }
 
 func runImportTerraform(args []string) error {

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/ec2sim/ec2sim/scenarios"
@@ -217,26 +216,9 @@ func (b *builder) ruleProto(r *resource, vals map[string]any, protoAttr string) 
 	return rule, true
 }
 
-// protoNumber reads a protocol as AWS's API takes it: a name, -1 for all, or a number.
-func protoNumber(s string) (int, error) {
-	switch strings.ToLower(s) {
-	case "tcp":
-		return scenarios.ProtoTCP, nil
-	case "udp":
-		return scenarios.ProtoUDP, nil
-	case "icmp":
-		return scenarios.ProtoICMP, nil
-	case "icmpv6":
-		return scenarios.ProtoICMPv6, nil
-	case "-1", "all":
-		return scenarios.ProtoAll, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 255 {
-		return 0, fmt.Errorf("protocol %q: want tcp, udp, icmp, icmpv6, -1 (all) or a number 0-255", s)
-	}
-	return n, nil
-}
+// protoNumber reads a protocol as the scenario loader does; Terraform configurations also write
+// names in capitals ("TCP"), which AWS accepts.
+func protoNumber(s string) (int, error) { return scenarios.ParseProto(strings.ToLower(s)) }
 
 // addGroupRule adds an aws_security_group_rule.
 func (b *builder) addGroupRule(r *resource) {
