@@ -13,7 +13,7 @@ import (
 var importTerraformCmd = &command{
 	name:    "import terraform",
 	summary: "a Terraform plan (terraform show -json) as a scenario",
-	usage: `Usage: ec2sim import terraform PLAN.json [-o lab.yaml] [--name NAME] [--partial] [--report-json FILE]
+	usage: `Usage: ec2sim import terraform PLAN.json|- [-o lab.yaml] [--name NAME] [--partial] [--report-json FILE]
 
 Reads the JSON of 'terraform show -json PLANFILE' and writes the ec2sim scenario it describes:
 VPCs, subnets, route tables and routes, internet and NAT gateways, Elastic IPs, security groups
@@ -31,6 +31,8 @@ before it is written, so a written file always loads.
 
 Get the plan with:
   terraform plan -out=tfplan && terraform show -json tfplan > plan.json
+or read it from stdin with '-' (the scenario is then named terraform-plan unless --name says):
+  terraform show -json tfplan | ec2sim import terraform - -o lab.yaml
 
 Exit status: 0 written, 1 invalid plan or unresolved values, 2 bad arguments.
 
@@ -60,11 +62,22 @@ func runImportTerraform(args []string) error {
 		fs.Usage()
 		return &exitError{2, fmt.Errorf("want one plan file, got %d arguments", len(pos))}
 	}
-	data, err := os.ReadFile(pos[0])
+	file := pos[0]
+	var data []byte
+	if file == "-" {
+		// terraform show -json tfplan | ec2sim import terraform - -o lab.yaml
+		file = "stdin"
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
 	if err != nil {
 		return err
 	}
-	res, err := tfimport.Import(pos[0], data, tfimport.Options{Name: *name, Partial: *partial})
+	if *name == "" && pos[0] == "-" {
+		*name = "terraform-plan"
+	}
+	res, err := tfimport.Import(file, data, tfimport.Options{Name: *name, Partial: *partial})
 	var report io.Writer = os.Stdout
 	if *out == "" {
 		report = os.Stderr

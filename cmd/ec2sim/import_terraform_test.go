@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,15 @@ func TestImportTerraformCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(none); !os.IsNotExist(err) {
 		t.Errorf("a file was written for a plan that cannot be imported: %v", err)
+	}
+
+	// from stdin
+	cmd := exec.Command(binPath, "import", "terraform", "-")
+	in, _ := os.Open("../../importer/terraform/testdata/twotier.json")
+	defer in.Close()
+	cmd.Stdin = in
+	if y, err := cmd.Output(); err != nil || !strings.HasPrefix(string(y), "name: terraform-plan\n") {
+		t.Errorf("stdin: %v, %.40q", err, y)
 	}
 
 	// bad arguments: exit 2
