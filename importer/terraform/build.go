@@ -71,6 +71,9 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("%s: the imported scenario does not load, so nothing was written; the plan holds something AWS itself would refuse:\n%v", file, err)
 	}
 	res.Scenario, res.YAML = sc, y
+	for _, w := range sc.Warnings {
+		b.rep.Warnings = append(b.rep.Warnings, w.String())
+	}
 	return res, nil
 }
 
@@ -122,7 +125,7 @@ func newBuilder(p *Plan, opts Options) *builder {
 			Clock: scenarios.Clock{Speed: scenarios.DefaultClockSpeed}, Hypervisor: scenarios.DefaultHypervisor()},
 		// empty lists rather than nulls in the JSON report
 		rep: &Report{File: p.File, Unmodelled: map[string]int{}, Mapped: []Mapping{}, Skipped: []Note{},
-			PublicIPs: []PublicIP{}, Problems: []Problem{}, Notes: []Note{}},
+			PublicIPs: []PublicIP{}, Problems: []Problem{}, Notes: []Note{}, Warnings: []string{}},
 		vpc:    map[*resource]*scenarios.VPC{},
 		subnet: map[*resource]*scenarios.Subnet{},
 		sg:     map[*resource]*scenarios.SecurityGroup{},

@@ -200,6 +200,9 @@ func TestPeeringFixture(t *testing.T) {
 	if !hasRule(gb.Egress, -1, -1, -1, "0.0.0.0/0", "") || !hasRule(gb.Ingress, 6, 443, 443, "2001:db8::/32", "") {
 		t.Errorf("b-app: %v / %v", gb.Ingress, gb.Egress)
 	}
+	if len(res.Report.Warnings) != 0 {
+		t.Errorf("warnings: %v", res.Report.Warnings)
+	}
 	if res.Report.Unmodelled["aws_ec2_transit_gateway"] != 1 {
 		t.Errorf("unmodelled: %v", res.Report.Unmodelled)
 	}
@@ -392,5 +395,20 @@ func TestIGWAttachment(t *testing.T) {
 	v := res.Scenario.VPC("main")
 	if rt := v.RouteTable("pub"); !v.InternetGateway || rt == nil || len(rt.Routes) != 1 || rt.Routes[0].Target.Kind != "igw" {
 		t.Errorf("igw %v, table %+v", v.InternetGateway, rt)
+	}
+}
+
+// The loader's warnings on the imported scenario reach the report.
+func TestLoaderWarningsReported(t *testing.T) {
+	plan := testPlan{res: vpcAndSubnets(
+		tres{typ: "aws_instance", name: "i", exprs: map[string]any{"subnet_id": idOf("aws_subnet.a")}},
+		tres{typ: "aws_eip", name: "e", values: map[string]any{"domain": "vpc"}, exprs: map[string]any{"instance": idOf("aws_instance.i")}},
+	)}
+	res, err := Import("w.json", plan.json(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Report.Warnings) != 1 || !strings.Contains(res.Report.Warnings[0], "internet gateway") {
+		t.Errorf("warnings: %v", res.Report.Warnings)
 	}
 }

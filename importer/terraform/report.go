@@ -24,6 +24,9 @@ type Report struct {
 	Problems []Problem `json:"unresolved"`
 	// Notes are changes the importer made that keep the meaning (a duplicate rule merged).
 	Notes []Note `json:"notes"`
+	// Warnings are the scenario loader's warnings on the imported scenario, as file:line:col:
+	// message of the written YAML (a public address in a VPC without an internet gateway).
+	Warnings []string `json:"warnings"`
 }
 
 // Mapping ties a resource address to the scenario object made from it.
@@ -100,6 +103,12 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	writeNotes(w, "skipped parts:", r.Skipped)
 	writeNotes(w, "notes:", r.Notes)
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w, "warnings of the scenario loader:")
+		for _, x := range r.Warnings {
+			fmt.Fprintf(w, "  %s\n", x)
+		}
+	}
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(w, "unresolved (%d):\n", len(r.Problems))
 		for _, p := range r.Problems {
