@@ -21,6 +21,9 @@ const (
 	// ReplyFragNeeded answers on the ingress port with ICMP "fragmentation needed" carrying
 	// Verdict.MTU: the packet had DF set and is larger than the next hop's MTU.
 	ReplyFragNeeded
+	// ReplyReset answers on the ingress port with a TCP RST from the packet's destination: a
+	// NAT gateway's answer to a segment of a connection whose mapping went idle (natgwstage.go).
+	ReplyReset
 )
 
 func (a Action) String() string {
@@ -33,6 +36,8 @@ func (a Action) String() string {
 		return "arp-reply"
 	case ReplyFragNeeded:
 		return "icmp-frag-needed"
+	case ReplyReset:
+		return "tcp-reset"
 	}
 	return "unknown"
 }
@@ -67,6 +72,11 @@ const (
 	ReasonNotPublic
 	ReasonTooBig
 	ReasonOutsidePeerVPC
+	ReasonNATNoMapping
+	ReasonNATIdleTimeout
+	ReasonNATFragment
+	ReasonNATPortAllocation
+	ReasonNATUnsupported
 	numReasons
 )
 
@@ -100,6 +110,11 @@ var reasonNames = [numReasons]string{
 	ReasonNotPublic:          "no-such-public-ip",
 	ReasonTooBig:             "larger-than-mtu",
 	ReasonOutsidePeerVPC:     "outside-peer-vpc",
+	ReasonNATNoMapping:       "nat-gateway-no-mapping",
+	ReasonNATIdleTimeout:     "nat-gateway-idle-timeout",
+	ReasonNATFragment:        "nat-gateway-fragment",
+	ReasonNATPortAllocation:  "nat-gateway-port-allocation",
+	ReasonNATUnsupported:     "nat-gateway-unsupported",
 }
 
 func (r Reason) String() string {
@@ -125,9 +140,10 @@ const (
 	StageDeliver
 	StageIGW
 	StageVGW
+	StageNATGW
 )
 
-var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver", "internet-gateway", "vpn-gateway"}
+var stageNames = [...]string{"parse", "l2", "source-check", "sg-egress", "route", "nacl-outbound", "nacl-inbound", "dest-check", "sg-ingress", "deliver", "internet-gateway", "vpn-gateway", "nat-gateway"}
 
 func (s Stage) String() string {
 	if int(s) < len(stageNames) {
@@ -172,6 +188,8 @@ type Verdict struct {
 	SetSrc netip.Addr
 	SetDst netip.Addr
 	MTU    int
+	// NAT is the NAT gateway's part, valid when NAT.Via (natgwstage.go).
+	NAT    NATVerdict
 	Steps  [maxSteps]Step
 	NSteps int
 }
@@ -304,34 +322,8 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		out = i
 		v.step(StageRoute, true, ReasonNone, in)
 	}
-	dst := &st.ENIs[out]
-	if dst.Identity.CheckDest(p.Dst) != mac.OK {
-		v.drop(StageDestCheck, ReasonBadDestIP, out)
-		v.Out = out
-		return
-	}
-	v.step(StageDestCheck, true, ReasonNone, out)
-	v.Out = out
-	if st.SG != nil {
-		// ... and when the sender does not hold the source (an appliance forwarding for
-		// someone else), group references do not match it either.
-		flow.Forwarded = !src.Identity.Owns(p.Src)
-		v.Ingress = st.SG.Ingress(out, &flow, tr.table(out), now)
-		v.IngressDone = true
-		if !v.Ingress.Allowed {
-			r := sgDropReason(&v.Ingress, ReasonSGIngress)
-			v.drop(StageSGIngress, r, out)
-			return
-		}
-		v.step(StageSGIngress, true, ReasonNone, out)
-	}
-	if routed {
-		v.RewriteMACs = true
-		v.SrcMAC = st.VPCs[dst.VPC].RouterMAC // the receiver's own router, also over a peering
-		v.DstMAC = dst.Identity.MAC
-	}
-	v.step(StageDeliver, true, ReasonDelivered, out)
-	v.Action, v.Reason = Deliver, ReasonDelivered
+	// The receiver's own router is the source MAC, also over a peering.
+	arrive(p, out, !src.Identity.Owns(p.Src), routed, st.VPCs[st.ENIs[out].VPC].RouterMAC, st, &flow, tr, v)
 }
 
 // sgDropReason is the reason a security-group refusal d is counted under: the conntrack
@@ -419,6 +411,8 @@ func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *T
 	case TargetVGW:
 		v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
 		return toVGW(p, in, from, st, f, v)
+	case TargetNATGW:
+		return toNATGW(p, in, from, r.Index, ri, st, f, tr, v)
 	default:
 		v.stepAt(StageRoute, false, ReasonGateway, in, from, ri)
 		return NoENI, false

@@ -70,6 +70,7 @@ func NewEngine(st *State) *Engine {
 	for i := range e.tracking.Tables {
 		e.tracking.Tables[i] = sgengine.NewConntrack()
 	}
+	e.tracking.NAT = NewNATTables(st)
 	start := time.Now()
 	mono := func() int64 { return int64(time.Since(start)) }
 	e.clock.Store(&mono)
@@ -92,7 +93,7 @@ func (e *Engine) Conntrack(i uint32) *sgengine.Conntrack { return e.tracking.Tab
 // Tracking returns the conntrack state at the engine's current time, for trace-style callers of
 // Decide that must see what the engine sees.
 func (e *Engine) Tracking() *Tracking {
-	return &Tracking{Tables: e.tracking.Tables, Now: e.Now()}
+	return &Tracking{Tables: e.tracking.Tables, NAT: e.tracking.NAT, Now: e.Now()}
 }
 
 // reapInterval is how often expired conntrack entries are swept besides the amortised reaping
@@ -110,6 +111,11 @@ func (e *Engine) reaper() {
 			now := e.Now()
 			for _, ct := range e.tracking.Tables {
 				ct.Reap(now, 1<<16)
+			}
+			for _, t := range e.tracking.NAT {
+				if t != nil {
+					t.Reap(now, 1<<16)
+				}
 			}
 		}
 	}
@@ -259,7 +265,7 @@ func (e *Engine) pump(i uint32, p Port) {
 		pkt.Decode(frame)
 		st := e.state.Load()
 		vh, _ := packet.ParseVnetHdr(buf[:packet.VnetHdrLen])
-		tr.Tables, tr.Now, tr.GSO = e.tracking.Tables, e.Now(), vh.IsGSO()
+		tr.Tables, tr.NAT, tr.Now, tr.GSO = e.tracking.Tables, e.tracking.NAT, e.Now(), vh.IsGSO()
 		Decide(&pkt, i, st, &tr, &v)
 		if ob := e.observer.Load(); ob != nil {
 			ob.o.Observe(i, frame, vh, &pkt, &v, tr.Now)
@@ -269,6 +275,9 @@ func (e *Engine) pump(i uint32, p Port) {
 		}
 		if v.IngressDone {
 			tr.Tables[v.Out].Apply(&v.Ingress.Update, tr.Now)
+		}
+		if v.NAT.Done {
+			applyNAT(&tr, &v)
 		}
 		switch v.Action {
 		case Deliver:
@@ -309,6 +318,13 @@ func (e *Engine) pump(i uint32, p Port) {
 				}
 			}
 			c.Drops[v.Reason].Add(1)
+		case ReplyReset:
+			// The NAT gateway's RST after an idle timeout; the refused segment counts as a
+			// drop of the gateway.
+			if err := sendReset(p, reply, frame, &pkt, st, i); err != nil {
+				c.WriteErrors.Add(1)
+			}
+			e.counters[v.NAT.GW].Drops[v.Reason].Add(1)
 		default:
 			// Count the drop on the ENI whose stage refused the packet: an ingress security
 			// group's drop shows on the receiving ENI, as AWS's counters and flow logs do.

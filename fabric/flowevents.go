@@ -17,17 +17,28 @@ type FlowEvent struct {
 	// TrafficPath is AWS's traffic-path field for egress: 1 another resource in the VPC, 8 the
 	// internet gateway (Nitro); 0 when it does not apply.
 	TrafficPath uint8
+	// Ports, when set, are the packet's ports as this ENI saw them (a NAT gateway's side of a
+	// translation); otherwise they are the packet's own.
+	Ports            bool
+	SrcPort, DstPort uint16
 }
 
+// MaxFlowEvents is the most events one packet makes: the sender's egress, a NAT gateway's
+// ingress and egress, and the receiver's ingress.
+const MaxFlowEvents = 4
+
 // FlowEvents fills out with the flow-log events of a decided packet and returns how many there
-// are (at most two: egress on the sender, ingress on the receiver). It follows AWS's examples:
+// are (egress on the sender, ingress on the receiver, and both on a NAT gateway between them). It follows AWS's examples:
 // an ENI logs a packet REJECT when its security groups or its subnet's network ACL refused it,
 // ACCEPT when they let it through, and nothing for traffic that never reached it. Drops by the
 // hypervisor's own checks (spoofed MAC or source, ARP, broadcast) are not flow-logged: they are
 // not a security group or network ACL decision. It does not allocate.
-func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[2]FlowEvent) int {
+func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]FlowEvent) int {
 	if p.Kind != packet.KindIPv4 && p.Kind != packet.KindIPv6 {
 		return 0
+	}
+	if v.NAT.Via {
+		return natFlowEvents(st, p, v, out)
 	}
 	n := 0
 	in := v.In
@@ -88,7 +99,7 @@ func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[2]FlowEvent) int 
 	return n
 }
 
-func emit(st *State, p *packet.Parsed, v *Verdict, out *[2]FlowEvent, eni uint32, egress, accept bool, path uint8) int {
+func emit(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]FlowEvent, eni uint32, egress, accept bool, path uint8) int {
 	if int(eni) >= len(st.ENIs) || st.ENIs[eni].Kind != KindInstance {
 		return 0
 	}

@@ -30,7 +30,7 @@ func TestFlowEventsPingExample(t *testing.T) {
 	req, _ := synthetic(st, TraceSpec{From: 0, Dst: netip.MustParseAddr("10.0.2.10"), Proto: 1, SrcPort: 7}, synFlags)
 	var v Verdict
 	Decide(&req, 0, st, tr, &v)
-	var ev [2]FlowEvent
+	var ev [MaxFlowEvents]FlowEvent
 	n := FlowEvents(st, &req, &v, &ev)
 	if v.Action != Deliver || n != 2 || !ev[0].Egress || ev[0].ENI != 0 || !ev[0].Accept || ev[1].Egress || ev[1].ENI != 2 || !ev[1].Accept {
 		t.Fatalf("request: %v %v events %+v", v.Action, v.Reason, ev[:n])

@@ -69,6 +69,10 @@ func decideFromInternet(p *packet.Parsed, in uint32, st *State, tr *Tracking, v 
 		v.drop(StageIGW, ReasonGateway, in)
 		return
 	}
+	if dst.Kind == KindNATGW {
+		fromInternetToNATGW(p, in, out, st, tr, v)
+		return
+	}
 	v.step(StageIGW, true, ReasonNone, in)
 	priv := dst.Identity.Addrs[0]
 	var flow sgengine.Flow

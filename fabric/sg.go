@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"github.com/ec2sim/ec2sim/fabric/natgw"
 	"github.com/ec2sim/ec2sim/fabric/packet"
 	"github.com/ec2sim/ec2sim/sgengine"
 )
@@ -10,7 +11,9 @@ import (
 // applies the updates a verdict carries.
 type Tracking struct {
 	Tables []*sgengine.Conntrack
-	Now    int64
+	// NAT holds the NAT gateways' translation tables by ENI index (nil for other ENIs).
+	NAT []*natgw.Table
+	Now int64
 	// GSO says the frame is a GSO super-frame (its virtio header carries a segment size): its
 	// length is not the length of the packets that will be on the wire.
 	GSO bool

@@ -51,6 +51,9 @@ const (
 	// KindOnPrem is the attachment of an on-premises network: a TAP in its namespace, reached
 	// through the VPN gateways of the VPCs connected to it (State.OnPrem).
 	KindOnPrem
+	// KindNATGW is a NAT gateway's network interface: no port of its own; the engine
+	// translates what is routed to it and forwards it on (natgwstage.go).
+	KindNATGW
 )
 
 // ENIState is one ENI as the packet path needs it.

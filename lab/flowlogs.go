@@ -271,7 +271,7 @@ func (fl *flowLogs) Observe(in uint32, frame []byte, vnet packet.VnetHdr, p *pac
 	if len(logs) == 0 {
 		return
 	}
-	var ev [2]fabric.FlowEvent
+	var ev [fabric.MaxFlowEvents]fabric.FlowEvent
 	n := fabric.FlowEvents(fl.lab.Engine.State(), p, v, &ev)
 	if n == 0 {
 		return
@@ -300,6 +300,9 @@ func (fl *flowLogs) Observe(in uint32, frame []byte, vnet packet.VnetHdr, p *pac
 		}
 		if p.HasPorts {
 			o.Tuple.SrcPort, o.Tuple.DstPort = p.SrcPort, p.DstPort
+		}
+		if e.Ports {
+			o.Tuple.SrcPort, o.Tuple.DstPort = e.SrcPort, e.DstPort
 		}
 		if e.Accept {
 			o.Action = flowlog.Accept
