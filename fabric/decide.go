@@ -310,6 +310,10 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		if st.ENIs[i].Kind != KindInstance {
 			return // delivered to the internet or on premises: no checks beyond the gateway
 		}
+		if st.ENIs[i].Kind == KindNATGW {
+			natInbound(p, &flow, i, st, tr, v) // a reply to a private NAT gateway's address
+			return
+		}
 		out, routed = i, true
 	default:
 		// Addressed to another ENI's MAC: delivered inside the subnet only (no route table, no

@@ -211,7 +211,8 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
-// Translate applies a verdict's address translation (the internet gateway's one-to-one NAT) to
+// Translate applies a verdict's address translation (the internet gateway's one-to-one NAT, a
+// NAT gateway's addresses and ports) to
 // frame in place and keeps p true to it. An ICMP error quotes the packet it is about: its inner
 // addresses are translated too, or the receiver's kernel cannot match the error to its
 // connection (PMTUD, port unreachable through the gateway). The engine and packet capture share
@@ -228,6 +229,10 @@ func Translate(frame []byte, p *packet.Parsed, vh packet.VnetHdr, v *Verdict) {
 			packet.RewriteICMPInnerSrc(frame, p, vh, v.SetDst)
 		}
 		packet.RewriteIPv4Dst(frame, p, vh, v.SetDst)
+	}
+	if v.NAT.Rewrite != natNone {
+		// The NAT gateway's port (or ICMP identifier), outbound or back.
+		translateNATPorts(frame, p, vh, &v.NAT)
 	}
 }
 

@@ -59,8 +59,8 @@ func natFlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]
 	// The gateway's ingress: refused by its subnet's inbound ACL (the last step before the
 	// gateway's), or judged by its table.
 	inDst := p.Dst
-	if !fromInside {
-		inDst = gwIP
+	if p.Dst == st.ENIs[gw].PublicIP {
+		inDst = gwIP // the internet gateway translated the Elastic IP before the gateway's ENI
 	}
 	if at < 0 {
 		if len(pre) > 0 {
@@ -96,7 +96,7 @@ func natFlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]
 	e := FlowEvent{ENI: gw, Egress: true, Accept: accept, TrafficPath: 1}
 	var src, dst netip.Addr
 	sport, dport := p.SrcPort, p.DstPort
-	if fromInside {
+	if v.NAT.Rewrite != natIn {
 		src, dst = gwIP, p.Dst
 		if v.NAT.Rewrite == natOut {
 			sport = v.NAT.Port

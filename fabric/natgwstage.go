@@ -203,6 +203,17 @@ func fromInternetToNATGW(p *packet.Parsed, in, gw uint32, st *State, tr *Trackin
 	if v.stepAt(StageNACLIn, ok, okOr(ok, ReasonNACLInbound), gw, g.Subnet, rule); !ok {
 		return
 	}
+	natInbound(p, &flow, gw, st, tr, v)
+}
+
+// natInbound runs the gateway's reverse translation on p, addressed to the gateway's address
+// (from the internet through the internet gateway, or from inside the VPC to a private
+// gateway), with flow its flow so far, and takes the translated packet on to the inside host
+// by the gateway subnet's routes.
+func natInbound(p *packet.Parsed, flow *sgengine.Flow, gw uint32, st *State, tr *Tracking, v *Verdict) {
+	g := &st.ENIs[gw]
+	v.NAT.Via, v.NAT.GW = true, gw
+	pub := g.Identity.Addrs[0]
 	t := tr.natTable(gw)
 	if t == nil {
 		v.stepAt(StageNATGW, false, ReasonGateway, gw, g.Subnet, -1)
@@ -236,7 +247,7 @@ func fromInternetToNATGW(p *packet.Parsed, in, gw uint32, st *State, tr *Trackin
 		back.ICMPID, flow.ICMPID = port, port
 	}
 	gsub := &st.Subnets[g.Subnet]
-	out, ok := route(&back, gw, g.Subnet, st, &flow, tr, v, st.RouteTables[gsub.RouteTable].Lookup(inside))
+	out, ok := route(&back, gw, g.Subnet, st, flow, tr, v, st.RouteTables[gsub.RouteTable].Lookup(inside))
 	if !ok {
 		return
 	}
@@ -244,7 +255,7 @@ func fromInternetToNATGW(p *packet.Parsed, in, gw uint32, st *State, tr *Trackin
 		v.drop(StageRoute, ReasonGateway, gw)
 		return
 	}
-	arrive(&back, out, false, true, st.VPCs[g.VPC].RouterMAC, st, &flow, tr, v)
+	arrive(&back, out, false, true, st.VPCs[g.VPC].RouterMAC, st, flow, tr, v)
 }
 
 // applyNAT applies the gateway table's update that v carries. A translation that lost a race

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/ec2sim/ec2sim/fabric/natgw"
 	"github.com/ec2sim/ec2sim/fabric/packet"
 	"github.com/ec2sim/ec2sim/mac"
 	"github.com/ec2sim/ec2sim/sgengine"
@@ -176,7 +177,7 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 	for i := range tables {
 		tables[i] = sgengine.NewConntrack()
 	}
-	tr := &Tracking{Tables: tables, Now: 1}
+	tr := &Tracking{Tables: tables, NAT: NewNATTables(st), Now: 1}
 	p, err := synthetic(st, s, synFlags)
 	if err != nil {
 		return nil, err
@@ -230,6 +231,7 @@ func replySpec(s TraceSpec, p *packet.Parsed, v *Verdict, nextHop func(eni uint3
 	if s.Proto == 1 {
 		back.SrcPort = s.SrcPort
 	}
+	natReturn(&back, v)
 	return back
 }
 
@@ -255,6 +257,9 @@ func applyForward(tr *Tracking, from uint32, v *Verdict) {
 	if v.IngressDone {
 		tr.Tables[v.Out].Apply(&v.Ingress.Update, tr.Now)
 	}
+	if v.NAT.Done {
+		applyNAT(tr, v)
+	}
 }
 
 // Outcome is a trace without its explanation: what the static analyser needs of each of the
@@ -277,6 +282,9 @@ type Outcome struct {
 type TraceScratch struct {
 	tables   []*sgengine.Conntrack
 	from, to *sgengine.Conntrack
+	// nat are the NAT gateways' scratch tables (natgwstage.go), made again after a packet
+	// used them.
+	nat []*natgw.Table
 	// NextHop, when set, is the reply sender's own routing, as for TraceWithRoutes.
 	NextHop func(eni uint32, dst netip.Addr) netip.Addr
 }
@@ -321,9 +329,12 @@ func QuickTrace(st *State, s TraceSpec, sc *TraceScratch) (Outcome, error) {
 	if r := receiver(st, s.From, s.Dst); r != NoENI && r != s.From {
 		tables[r] = sc.to
 	}
-	tr := &Tracking{Tables: tables, Now: 1}
+	tr := &Tracking{Tables: tables, NAT: sc.natTables(st), Now: 1}
 	var v Verdict
 	Decide(&p, s.From, st, tr, &v)
+	if v.NAT.Via {
+		sc.nat = nil // the forward packet's mapping must not outlive this trace
+	}
 	if v.IngressDone && tables[v.Out] == nil {
 		// The receiver's update must be computed against the table it will be applied to.
 		clear(tables)
@@ -380,6 +391,9 @@ func eniName(st *State, i uint32) string {
 	case KindOnPrem:
 		return "on-prem network " + e.Instance
 	}
+	if e.Kind == KindNATGW {
+		return natName(st, i)
+	}
 	return fmt.Sprintf("%s.%s (%s)", e.Instance, e.Name, e.ID)
 }
 
@@ -401,6 +415,8 @@ func component(st *State, s Step) string {
 		return "internet gateway"
 	case StageVGW:
 		return vgwName(st, s)
+	case StageNATGW:
+		return natName(st, s.ENI)
 	}
 	return eniName(st, s.ENI)
 }
@@ -428,6 +444,8 @@ func detail(st *State, v *Verdict, s Step) string {
 				return fmt.Sprintf("%s -> %s", r.Dest, name)
 			}
 		}
+	case StageNATGW:
+		return natDetail(st, v, s)
 	case StageSGEgress:
 		return ruleDetail(st, &v.Egress, s.OK)
 	case StageSGIngress:
@@ -465,6 +483,9 @@ func blockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Tracking) 
 		out = append(out, Blocker{Code: ExplanationCode(r), Component: comp, Detail: det})
 	}
 	src := &st.ENIs[in]
+	if v.NAT.Via {
+		return natBlockers(st, p, in, v, tr)
+	}
 	if src.Kind != KindInstance {
 		// From the internet there is one path: report what Decide found.
 		s := v.Steps[v.NSteps-1]
