@@ -303,6 +303,15 @@ func (e *Engine) NATMetrics(i uint32) (natgw.Metrics, bool) {
 	return e.tracking.NAT[i].Metrics(), true
 }
 
+// NATMappings returns the number of translations in the table of the NAT gateway on ENI i
+// (expired ones not reaped yet included), and false when i is not a NAT gateway.
+func (e *Engine) NATMappings(i uint32) (int, bool) {
+	if int(i) >= len(e.tracking.NAT) || e.tracking.NAT[i] == nil {
+		return 0, false
+	}
+	return e.tracking.NAT[i].Len(), true
+}
+
 // sendReset answers a segment the NAT gateway refused after an idle timeout with a RST to the
 // inside host, on the port it came from, from the router's MAC.
 func sendReset(port Port, reply, frame []byte, p *packet.Parsed, st *State, in uint32) error {

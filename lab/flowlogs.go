@@ -69,13 +69,17 @@ func flowENIs(st *fabric.State, plan *Plan) []flowlog.ENI {
 	out := make([]flowlog.ENI, len(st.ENIs))
 	for i := range st.ENIs {
 		e := &st.ENIs[i]
-		if e.Kind != fabric.KindInstance {
+		if e.Kind != fabric.KindInstance && e.Kind != fabric.KindNATGW {
 			continue
 		}
 		sub := &st.Subnets[e.Subnet]
 		vpc := &st.VPCs[e.VPC]
+		instance := "" // a NAT gateway's ENI is requester-managed: instance-id "-"
+		if e.Kind == fabric.KindInstance {
+			instance = plan.Instance(e.Instance).ID
+		}
 		out[i] = flowlog.ENI{
-			InterfaceID: e.ID, AccountID: "123456789010", InstanceID: plan.Instance(e.Instance).ID,
+			InterfaceID: e.ID, AccountID: "123456789010", InstanceID: instance,
 			VPCID: vpc.ID, SubnetID: sub.ID, PrimaryIPv4: e.Identity.Addrs[0],
 			Region: "us-east-1", AZID: "use1-az1",
 			Exempt: flowlog.Exemptions{AmazonDNS: vpc.CIDR.Masked().Addr().Next().Next(), Router: sub.Router},

@@ -35,6 +35,13 @@ func newPublicPool(sc *scenarios.Scenario) *publicPool {
 			}
 		}
 	}
+	for _, v := range sc.VPCs {
+		for _, g := range v.NATGateways {
+			if g.ElasticIP.IsValid() {
+				p.used[g.ElasticIP] = true
+			}
+		}
+	}
 	return p
 }
 

@@ -59,8 +59,10 @@ func (l *Lab) WriteMetrics(w io.Writer) error {
 			b.WriteString(m.name + r + "\n")
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return l.writeNATMetrics(w)
 }
 
 // ServeMetrics serves /metrics on addr until the lab goes down. The address must be on the

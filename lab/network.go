@@ -45,6 +45,12 @@ func buildNetwork(sc *scenarios.Scenario, labName string, st *fabric.State, subn
 						return fmt.Errorf("%s: route table %s: %w", r.Pos, rt.Name, err)
 					}
 					e.Kind, e.Index = fabric.TargetENI, idx
+				case "nat":
+					idx, err := natGatewayENI(st, v.Name, r.Target.Name)
+					if err != nil {
+						return fmt.Errorf("%s: route table %s: %w", r.Pos, rt.Name, err)
+					}
+					e.Kind, e.Index = fabric.TargetNATGW, idx
 				default:
 					return fmt.Errorf("%s: route table %s: target %s is not supported yet", r.Pos, rt.Name, r.Target)
 				}

@@ -152,6 +152,9 @@ func NewPlan(sc *scenarios.Scenario, labName string) (*Plan, error) {
 	}
 	planPeerings(sc, labName, st)
 	planOnPrem(sc, labName, st, macs)
+	if err := planNATGateways(sc, labName, st, macs, ipams, subnetIdx); err != nil {
+		return nil, err
+	}
 	if err := buildNetwork(sc, labName, st, subnetIdx); err != nil {
 		return nil, err
 	}

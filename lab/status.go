@@ -26,6 +26,8 @@ type Status struct {
 	// Outside are the networks outside the VPCs: the simulated internet and the on-premises
 	// networks, each a namespace of its own (onprem.go).
 	Outside []OutsideStatus `json:"outside_networks,omitempty"`
+	// NATGateways are the lab's NAT gateways with their counters (natgw.go).
+	NATGateways []NATGatewayStatus `json:"nat_gateways,omitempty"`
 }
 
 // VPCStatus is one VPC.
@@ -110,6 +112,7 @@ func (l *Lab) Status() Status {
 		s.Instances = append(s.Instances, is)
 	}
 	s.Outside = l.outsideStatus(st)
+	s.NATGateways = l.natGatewayStatus()
 	return s
 }
 
@@ -174,4 +177,5 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 	}
 	tw.Flush()
 	writeOutside(w, s.Outside)
+	writeNATText(w, s.NATGateways, counters)
 }
