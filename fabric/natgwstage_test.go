@@ -284,3 +284,17 @@ func TestNATGatewayEngine(t *testing.T) {
 		t.Errorf("idle-timeout drops on the gateway: %d", got)
 	}
 }
+
+// TestCloneKeepsTheInternetGateway: a change of an ENI attribute (a NAT instance's
+// source/dest check) must not lose the internet gateway's MAC, or the internet's ARP for every
+// public address is answered with a zero MAC and all internet traffic stops.
+func TestCloneKeepsTheInternetGateway(t *testing.T) {
+	st := natState(t, nil)
+	n, err := st.WithSourceDestCheck(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.IGWMAC != st.IGWMAC || n.Internet != st.Internet {
+		t.Errorf("after WithSourceDestCheck: IGW MAC %v internet %d, want %v %d", n.IGWMAC, n.Internet, st.IGWMAC, st.Internet)
+	}
+}

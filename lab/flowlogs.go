@@ -106,13 +106,16 @@ func (l *Lab) resolveResource(r string) (flowlog.ResourceType, string, error) {
 			}
 		}
 	case "eni":
+		if idx, err := natGatewayByName(st, rest); err == nil {
+			return flowlog.ResourceENI, st.ENIs[idx].ID, nil // a NAT gateway's ENI
+		}
 		idx, err := l.findENILocked(rest)
 		if err != nil {
 			return "", "", err
 		}
 		return flowlog.ResourceENI, st.ENIs[idx].ID, nil
 	}
-	return "", "", fmt.Errorf("flow log resource %q: want vpc/NAME, subnet/VPC/NAME or eni/INSTANCE[.ethN]", r)
+	return "", "", fmt.Errorf("flow log resource %q: want vpc/NAME, subnet/VPC/NAME, eni/INSTANCE[.ethN] or eni/NAT-GATEWAY", r)
 }
 
 // CreateFlowLog starts a flow log on a running lab. Like AWS's, a flow log cannot be changed

@@ -74,6 +74,30 @@ func natGatewayENI(st *fabric.State, vpc, name string) (uint32, error) {
 	return 0, fmt.Errorf("no NAT gateway %s in VPC %s", name, vpc)
 }
 
+// natGatewayByName finds a NAT gateway's ENI by "NAME" or "VPC/NAME" (the first VPC's with that
+// name when the VPC is not given).
+func natGatewayByName(st *fabric.State, name string) (uint32, error) {
+	vpc, gw, qualified := strings.Cut(name, "/")
+	if !qualified {
+		vpc, gw = "", name
+	}
+	var names []string
+	for i := range st.ENIs {
+		e := &st.ENIs[i]
+		if e.Kind != fabric.KindNATGW || !e.Present {
+			continue
+		}
+		if e.Instance == gw && (vpc == "" || st.VPCs[e.VPC].Name == vpc) {
+			return uint32(i), nil
+		}
+		names = append(names, st.VPCs[e.VPC].Name+"/"+e.Instance)
+	}
+	if len(names) == 0 {
+		return 0, fmt.Errorf("no NAT gateway %q: the lab has none", name)
+	}
+	return 0, fmt.Errorf("no NAT gateway %q (NAT gateways: %s)", name, strings.Join(names, ", "))
+}
+
 // NATGatewayStatus is one NAT gateway with its counters, named as AWS's CloudWatch metrics of
 // a NAT gateway.
 type NATGatewayStatus struct {

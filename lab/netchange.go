@@ -226,8 +226,14 @@ func (l *Lab) AddRoute(table, dest, target string) error {
 				return err
 			}
 			e.Kind, e.Index = k, idx
+		case "nat":
+			idx, err := natGatewayByName(st, name)
+			if err != nil {
+				return err
+			}
+			e.Kind, e.Index = fabric.TargetNATGW, idx
 		default:
-			return fmt.Errorf("target %q: want igw, vgw, peering/NAME, instance/NAME, eni/INSTANCE.ethN or blackhole", target)
+			return fmt.Errorf("target %q: want igw, nat/NAME, vgw, peering/NAME, instance/NAME, eni/INSTANCE.ethN or blackhole", target)
 		}
 		st.RouteTables[i] = fabric.NewRouteTable(t.Name, t.ID, append(slices.Clone(t.Routes), e))
 		return nil
