@@ -326,10 +326,10 @@ func (e *Engine) pump(i uint32, p Port) {
 		case ReplyReset:
 			// The NAT gateway's RST after an idle timeout; the refused segment counts as a
 			// drop of the gateway.
+			e.counters[v.NAT.GW].Drops[v.Reason].Add(1)
 			if err := sendReset(p, reply, frame, &pkt, st, i); err != nil {
 				c.WriteErrors.Add(1)
 			}
-			e.counters[v.NAT.GW].Drops[v.Reason].Add(1)
 		default:
 			// Count the drop on the ENI whose stage refused the packet: an ingress security
 			// group's drop shows on the receiving ENI, as AWS's counters and flow logs do.
