@@ -46,7 +46,8 @@ type Env struct {
 	Log io.Writer
 
 	cpus     cpuPair
-	paths    []*Path // engine first, then the baselines; nil until Paths is called
+	paths    []*Path   // engine first, then the baselines; nil until Paths is called
+	nat      *[2]*Path // the NAT benchmarks' engine paths (bench/nat.go), nil until used
 	pathsErr error
 	cleanups []func() error // run in reverse order by Close
 }
@@ -80,7 +81,7 @@ func (e *Env) Close() error {
 		}
 	}
 	e.cleanups = nil
-	e.paths = nil
+	e.paths, e.nat = nil, nil
 	return errors.Join(errs...)
 }
 
