@@ -23,7 +23,7 @@ var flowlogCmd = &command{
 
 A flow log records, per ENI and per capture window, one line per flow (5-tuple, direction and
 action) with packets, bytes, start, end, ACCEPT or REJECT, as AWS writes them. RES is vpc/NAME,
-subnet/VPC/NAME or eni/INSTANCE[.ethN]. The window is 60 s (AWS's Nitro window; --interval 600s
+subnet/VPC/NAME, eni/INSTANCE[.ethN] or eni/NAT-GATEWAY. The window is 60 s (AWS's Nitro window; --interval 600s
 also gives 60 s, as on Nitro); --interval 1s..59s is an ec2sim setting for tests and labs. The
 format is AWS's default (version 2) unless --format gives a custom one in AWS's syntax, e.g.
 '${version} ${interface-id} ${srcaddr} ${dstaddr} ${action} ${tcp-flags} ${flow-direction}'.
@@ -62,7 +62,7 @@ func init() {
 func runFlowlog(args []string) error {
 	fs := newFlags(flowlogCmd)
 	labName := fs.String("lab", "", "lab name (default: the only running lab)")
-	resource := fs.String("resource", "", "vpc/NAME, subnet/VPC/NAME or eni/INSTANCE[.ethN]")
+	resource := fs.String("resource", "", "vpc/NAME, subnet/VPC/NAME, eni/INSTANCE[.ethN] or eni/NAT-GATEWAY")
 	traffic := fs.String("traffic", "ALL", "ACCEPT, REJECT or ALL")
 	interval := fs.Duration("interval", 60*time.Second, "capture window: 60s or 600s (AWS), 1s-59s (tests)")
 	format := fs.String("format", "", "custom format in AWS's ${field} syntax (default: version 2)")

@@ -38,14 +38,15 @@ var routeCmd = &command{
        ec2sim route [--lab LAB] associate SUBNET TABLE
        ec2sim route [--lab LAB] list
 
-TARGET is igw, vgw (the VPC's VPN gateway), peering/NAME, instance/NAME (its eth0),
-eni/INSTANCE.ethN or blackhole. The longest matching prefix
-wins; every table keeps its local route.
+TARGET is igw, nat/NAME (a NAT gateway), vgw (the VPC's VPN gateway), peering/NAME,
+instance/NAME (its eth0), eni/INSTANCE.ethN or blackhole. The longest matching prefix wins;
+every table keeps its local route.
 
 Examples:
   ec2sim route add via-fw 10.0.2.0/24 instance/fw
   ec2sim route add main 172.16.0.0/12 blackhole
   ec2sim route add to-corp 192.168.0.0/16 vgw
+  ec2sim route add main 0.0.0.0/0 nat/nat-a
   ec2sim route delete via-fw 10.0.2.0/24
   ec2sim route associate main/app via-fw
   ec2sim route list
