@@ -3,6 +3,7 @@ package fabric
 import (
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,8 +217,9 @@ func hasHop(hs []Hop, stage string) bool {
 func TestNATGatewayEngine(t *testing.T) {
 	st := natState(t, nil)
 	e := NewEngine(st)
-	var now int64 = 1
-	e.SetClock(func() int64 { return now })
+	var now atomic.Int64
+	now.Store(1)
+	e.SetClock(now.Load)
 	ports := map[uint32]*chanPort{2: newChanPort(), natInet: newChanPort()}
 	for i, p := range ports {
 		if err := e.Attach(i, p); err != nil {
@@ -273,7 +275,7 @@ func TestNATGatewayEngine(t *testing.T) {
 	ports[natInet].in <- tcpFrame(inet, st.IGWMAC, natInetA, natEIP, 443, 22, true, false)
 	ports[2].expectNone(t)
 
-	now += int64(351 * time.Second)
+	now.Add(int64(351 * time.Second))
 	ports[2].in <- tcpFrame(db, st.VPCs[0].RouterMAC, "10.0.2.10", natInetA, 40000, 443, false, true)
 	ip, tcp = decode(ports[2].expect(t))
 	if !tcp.RST || ip.SrcIP.String() != natInetA || tcp.SrcPort != 443 || tcp.DstPort != 40000 || tcp.Seq != 5000 {
