@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
+	rtrie "github.com/ec2sim/ec2sim/fabric/route"
 	"github.com/ec2sim/ec2sim/nacl"
 	"github.com/ec2sim/ec2sim/sgengine"
 )
@@ -42,22 +43,46 @@ type RouteEntry struct {
 	Name  string // the target as the user wrote it, for traces
 }
 
-// RouteTableState is a compiled route table: its routes sorted longest prefix first, so that the
-// first route containing the destination is the longest-prefix match.
+// RouteTableState is a compiled route table: its routes sorted longest prefix first, and a
+// prefix trie over them (package route, github.com/gaissmai/bart) that answers a lookup in a
+// time independent of the number of routes.
 type RouteTableState struct {
 	Name, ID string
 	Routes   []RouteEntry
+	// trie indexes Routes; nil in a table made without NewRouteTable, which Lookup then walks.
+	trie *rtrie.Compiled
 }
 
-// NewRouteTable sorts routes for lookup.
+// NewRouteTable sorts routes and builds their lookup.
 func NewRouteTable(name, id string, routes []RouteEntry) RouteTableState {
 	rs := slices.Clone(routes)
 	slices.SortStableFunc(rs, func(a, b RouteEntry) int { return b.Dest.Bits() - a.Dest.Bits() })
-	return RouteTableState{Name: name, ID: id, Routes: rs}
+	rr := make([]rtrie.Route, len(rs))
+	for i, r := range rs {
+		// Only the destinations and the local routes' priority matter to the lookup; the
+		// targets stay in Routes.
+		rr[i] = rtrie.Route{Dest: r.Dest.Masked(), Target: rtrie.Target{Kind: rtrie.Blackhole}}
+		if r.Kind == TargetLocal {
+			rr[i].Origin = rtrie.OriginLocal
+		}
+	}
+	return RouteTableState{Name: name, ID: id, Routes: rs, trie: rtrie.Build(id, rr)}
 }
 
-// Lookup returns the index of the longest-prefix route for dst, or -1.
+// Lookup returns the index of the longest-prefix route for dst, or -1. AWS never forwards to
+// its reserved ranges (169.254.168.0/22, fd00:ec2::/32): they match no route.
 func (t *RouteTableState) Lookup(dst netip.Addr) int {
+	if t.trie != nil {
+		return t.trie.LookupIndex(dst)
+	}
+	return t.lookupLinear(dst)
+}
+
+// lookupLinear is the plain walk of the sorted routes, the model the trie is tested against.
+func (t *RouteTableState) lookupLinear(dst netip.Addr) int {
+	if rtrie.Reserved(dst) {
+		return -1
+	}
 	for i := range t.Routes {
 		if t.Routes[i].Dest.Contains(dst) {
 			return i

@@ -35,14 +35,37 @@ func Compile(t Table, vpc VPC) (*Compiled, error) {
 	if err := Check(t, vpc); err != nil {
 		return nil, err
 	}
-	c := &Compiled{id: t.ID, main: t.Main, routes: slices.Clone(t.Routes), trie: new(bart.Fast[uint32])}
+	return build(t.ID, t.Main, t.Routes), nil
+}
+
+// Build makes the lookup of routes that were checked elsewhere (the scenario loader and the
+// CLI check what they accept; the fabric's snapshot compiles what they gave it) without
+// [Check]. Of several routes to one destination the one of the highest priority wins (local,
+// static, propagated), and among equals the first.
+func Build(id string, routes []Route) *Compiled { return build(id, false, routes) }
+
+func build(id string, main bool, routes []Route) *Compiled {
+	c := &Compiled{id: id, main: main, routes: slices.Clone(routes), trie: new(bart.Fast[uint32])}
 	for i, r := range c.routes {
 		if j, ok := c.trie.Get(r.Dest); ok && rank(c.routes[j].Origin) <= rank(r.Origin) {
 			continue
 		}
 		c.trie.Insert(r.Dest, uint32(i))
 	}
-	return c, nil
+	return c
+}
+
+// LookupIndex is Lookup returning the index of the route in Routes, or -1. It does not
+// allocate.
+func (c *Compiled) LookupIndex(dst netip.Addr) int {
+	if Reserved(dst) {
+		return -1
+	}
+	i, ok := c.trie.Lookup(dst)
+	if !ok {
+		return -1
+	}
+	return int(i)
 }
 
 // Lookup returns the route for a destination: the longest prefix that contains it, the static
