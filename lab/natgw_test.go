@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -15,31 +16,16 @@ import (
 	"github.com/ec2sim/ec2sim/scenarios"
 )
 
-// natLab is a private subnet behind a NAT gateway with the Elastic IP 203.0.113.20.
-const natLab = `
-name: t
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    internet_gateway: true
-    subnets:
-      public:  {cidr: 10.0.1.0/24, route_table: public}
-      private: {cidr: 10.0.2.0/24, route_table: private}
-    nat_gateways:
-      nat-a: {subnet: public, elastic_ip: 203.0.113.20}
-    route_tables:
-      public:
-        routes:
-          - {destination: 0.0.0.0/0, target: igw}
-      private:
-        routes:
-          - {destination: 0.0.0.0/0, target: nat/nat-a}
-instances:
-  app: {subnet: main/private, ip: 10.0.2.10}
-internet:
-  hosts:
-    api: {ip: 198.51.100.20}
-`
+// natLab is the nat-gateway suite: a private subnet behind a NAT gateway with the Elastic IP
+// 203.0.113.20, whose public subnet's NACL admits the ephemeral ports and echo replies.
+func natLab(t *testing.T, prefix string) *Lab {
+	t.Helper()
+	src, err := os.ReadFile("../scenarios/suites/nat-gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return upLab(t, prefix, string(src))
+}
 
 // listenIn listens on addr inside namespace ns.
 func listenIn(t *testing.T, ns, addr string) net.Listener {
@@ -80,7 +66,7 @@ func natGWIndex(t *testing.T, l *Lab) uint32 {
 // gateway and the internet gateway each way intact; nothing connects in; ICMP fragments are
 // dropped while an unfragmented ping passes.
 func TestNATGatewayRootPath(t *testing.T) {
-	l := upLab(t, "natgw", natLab)
+	l := natLab(t, "natgw")
 	inet := hypervisor.NSPath(l.Plan.Lab, scenarios.InternetName)
 	app := hypervisor.NSPath(l.Plan.Lab, "app")
 	ln := listenIn(t, inet, "198.51.100.20:443")
@@ -171,7 +157,7 @@ func TestNATGatewayRootPath(t *testing.T) {
 // next segment the instance sends gets a RST from the gateway, which the instance's kernel
 // takes: the connection fails with "connection reset".
 func TestNATGatewayIdleTimeoutRST(t *testing.T) {
-	l := upLab(t, "natidle", natLab)
+	l := natLab(t, "natidle")
 	var skew atomic.Int64
 	start, base := time.Now(), l.Engine.Now()
 	l.Engine.SetClock(func() int64 { return base + int64(time.Since(start)) + skew.Load() })
