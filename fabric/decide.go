@@ -310,10 +310,6 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		if st.ENIs[i].Kind != KindInstance {
 			return // delivered to the internet or on premises: no checks beyond the gateway
 		}
-		if st.ENIs[i].Kind == KindNATGW {
-			natInbound(p, &flow, i, st, tr, v) // a reply to a private NAT gateway's address
-			return
-		}
 		out, routed = i, true
 	default:
 		// Addressed to another ENI's MAC: delivered inside the subnet only (no route table, no
@@ -325,6 +321,12 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		}
 		out = i
 		v.step(StageRoute, true, ReasonNone, in)
+	}
+	if st.ENIs[out].Kind == KindNATGW {
+		// To a NAT gateway's own address (a reply to a private gateway, routed or sent to its
+		// MAC from its subnet): its table decides.
+		natInbound(p, &flow, out, st, tr, v)
+		return
 	}
 	// The receiver's own router is the source MAC, also over a peering.
 	arrive(p, out, !src.Identity.Owns(p.Src), routed, st.VPCs[st.ENIs[out].VPC].RouterMAC, st, &flow, tr, v)

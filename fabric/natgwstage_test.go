@@ -300,3 +300,73 @@ func TestCloneKeepsTheInternetGateway(t *testing.T) {
 		t.Errorf("after WithSourceDestCheck: IGW MAC %v internet %d, want %v %d", n.IGWMAC, n.Internet, st.IGWMAC, st.Internet)
 	}
 }
+
+// TestPrivateNATGateway: a private gateway translates to its private address; here db's
+// subnet routes subnet a (10.0.1.0/24, a middlebox route) through it, so web sees the
+// gateway's address, and web's reply to that address goes back through the gateway's table.
+// A private gateway has no way to the internet.
+func TestPrivateNATGateway(t *testing.T) {
+	st := natState(t, nil)
+	n := st.clone()
+	n.ENIs[natGW].PublicIP = netip.Addr{}
+	local := RouteEntry{Dest: st.VPCs[0].CIDR, Kind: TargetLocal, Name: "local"}
+	n.RouteTables = append(append([]RouteTableState(nil), st.RouteTables...),
+		NewRouteTable("via-nat", "rtb-via-nat", []RouteEntry{local,
+			{Dest: netip.MustParsePrefix("10.0.1.0/24"), Kind: TargetNATGW, Index: natGW, Name: "nat/nat-a"},
+			{Dest: netip.MustParsePrefix("0.0.0.0/0"), Kind: TargetNATGW, Index: natGW, Name: "nat/nat-a"}}))
+	n.Subnets[1].RouteTable = uint32(len(n.RouteTables) - 1)
+	if err := n.index(); err != nil {
+		t.Fatal(err)
+	}
+	any4 := netip.MustParsePrefix("0.0.0.0/0")
+	cfg := &sgengine.Config{Groups: []sgengine.Group{{ID: "sg-open", Name: "open",
+		Ingress: []sgengine.Rule{{Proto: -1, CIDR: any4}}, Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}}}}
+	for i, e := range n.ENIs {
+		cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: []string{"sg-open"}, PrivateIPs: e.Identity.Addrs})
+	}
+	pol, err := sgengine.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = n.WithPolicy(pol)
+	tr := natTracking(st)
+	gwIP := netip.MustParseAddr(natGWIP)
+	syn := tcpTo(st, 2, 0, "10.0.1.10", 80, true)
+	syn.TCPFlags = packet.TCPSyn
+	var v Verdict
+	Decide(syn, 2, st, tr, &v)
+	if v.Action != Deliver || v.Out != 0 || v.SetSrc != gwIP || v.NAT.Rewrite != natOut {
+		t.Fatalf("db -> web through the private gateway: %v %v out %d src %v; %s", v.Action, v.Reason, v.Out, v.SetSrc, hopsText(pathResult(st, &v).Hops))
+	}
+	ext := v.NAT.Port
+	var ev [MaxFlowEvents]FlowEvent
+	if n := FlowEvents(st, syn, &v, &ev); n != 4 || ev[3].ENI != 0 || ev[3].Src != gwIP || !ev[3].Accept {
+		t.Errorf("events %+v, want db egress, gateway in and out, web ingress from the gateway", ev[:n])
+	}
+	apply(tr, &v)
+	reply := tcpTo(st, 0, natGW, natGWIP, ext, true)
+	reply.SrcPort, reply.TCPFlags = 80, packet.TCPSyn|packet.TCPAck
+	tr.Now = 2
+	Decide(reply, 0, st, tr, &v)
+	if v.Action != Deliver || v.Out != 2 || v.SetDst != st.ENIs[2].Identity.Addrs[0] || v.NAT.Port != 40000 {
+		t.Fatalf("web's reply: %v %v out %d dst %v port %d; %s", v.Action, v.Reason, v.Out, v.SetDst, v.NAT.Port, hopsText(pathResult(st, &v).Hops))
+	}
+	// The same reply sent to the gateway's MAC, as web's kernel does after ARP (same subnet).
+	direct := tcpTo(st, 0, natGW, natGWIP, ext, false)
+	direct.SrcPort, direct.TCPFlags = 80, packet.TCPAck
+	Decide(direct, 0, st, tr, &v)
+	if v.Action != Deliver || v.Out != 2 || !v.RewriteMACs || v.DstMAC != st.ENIs[2].Identity.MAC {
+		t.Fatalf("web's reply to the gateway's MAC: %v %v out %d; %s", v.Action, v.Reason, v.Out, hopsText(pathResult(st, &v).Hops))
+	}
+	if a := testing.AllocsPerRun(100, func() { FlowEvents(st, reply, &v, &ev) }); a != 0 {
+		t.Errorf("FlowEvents through the gateway allocates %v", a)
+	}
+	// To the internet: the gateway's subnet routes 0/0 to the IGW, but a private gateway has
+	// no Elastic IP.
+	out := tcpTo(st, 2, 0, natInetA, 443, true)
+	out.TCPFlags = packet.TCPSyn
+	Decide(out, 2, st, tr, &v)
+	if v.Action != Drop || v.Reason != ReasonNoPublicIP {
+		t.Errorf("private gateway to the internet: %v %v", v.Action, v.Reason)
+	}
+}
