@@ -3,9 +3,11 @@ package lab
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -139,6 +141,19 @@ func TestNATGatewayRootPath(t *testing.T) {
 	m, _ := l.Engine.NATMetrics(natGWIndex(t, l))
 	if m.ConnectionEstablishedCount == 0 || m.PacketsDropCount == 0 {
 		t.Errorf("gateway metrics %+v: want an established connection and the refused SYNs counted", m)
+	}
+	// status --json and /metrics show them.
+	st := l.Status()
+	if len(st.NATGateways) != 1 || st.NATGateways[0].ElasticIP != "203.0.113.20" || st.NATGateways[0].ConnectionEstablishedCount != m.ConnectionEstablishedCount {
+		t.Errorf("status nat_gateways %+v", st.NATGateways)
+	}
+	var prom strings.Builder
+	if err := l.WriteMetrics(&prom); err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf(`ec2sim_natgw_connections_established_total{lab=%q,nat_gateway="nat-a",vpc="main",eni=%q} %d`, l.Plan.Lab, st.NATGateways[0].ENI, m.ConnectionEstablishedCount)
+	if !strings.Contains(prom.String(), line) {
+		t.Errorf("metrics lack %s:\n%s", line, prom.String())
 	}
 
 	// ICMP: a ping fits; one of 10,000 bytes leaves app in fragments, which the gateway drops.
