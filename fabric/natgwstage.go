@@ -222,6 +222,11 @@ func natInbound(p *packet.Parsed, flow *sgengine.Flow, gw uint32, st *State, tr 
 	var q natgw.Packet
 	natPacket(p, &q)
 	q.Dst = pub
+	if q.IsICMPError && g.PublicIP.IsValid() && q.Quote.Src == g.PublicIP {
+		// An error from the internet quotes the packet as the internet saw it: from the
+		// Elastic IP, which the internet gateway maps back to the gateway's own address.
+		q.Quote.Src = pub
+	}
 	d := t.Inbound(&q, tr.now())
 	v.NAT.Done, v.NAT.Decision = true, d
 	if !d.Verdict.Translates() {

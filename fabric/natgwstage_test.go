@@ -318,17 +318,7 @@ func TestPrivateNATGateway(t *testing.T) {
 	if err := n.index(); err != nil {
 		t.Fatal(err)
 	}
-	any4 := netip.MustParsePrefix("0.0.0.0/0")
-	cfg := &sgengine.Config{Groups: []sgengine.Group{{ID: "sg-open", Name: "open",
-		Ingress: []sgengine.Rule{{Proto: -1, CIDR: any4}}, Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}}}}
-	for i, e := range n.ENIs {
-		cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: []string{"sg-open"}, PrivateIPs: e.Identity.Addrs})
-	}
-	pol, err := sgengine.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st = n.WithPolicy(pol)
+	st = openGroups(t, n)
 	tr := natTracking(st)
 	gwIP := netip.MustParseAddr(natGWIP)
 	syn := tcpTo(st, 2, 0, "10.0.1.10", 80, true)
@@ -369,4 +359,54 @@ func TestPrivateNATGateway(t *testing.T) {
 	if v.Action != Drop || v.Reason != ReasonNoPublicIP {
 		t.Errorf("private gateway to the internet: %v %v", v.Action, v.Reason)
 	}
+}
+
+// TestNATGatewayICMPErrors: an ICMP error from the internet about a datagram the gateway sent
+// (its quote names the Elastic IP and the gateway's port) reaches the inside host with the
+// quote translated back, so that its socket can match it; one about nothing the gateway sent
+// is dropped.
+func TestNATGatewayICMPErrors(t *testing.T) {
+	st := openGroups(t, natState(t, nil)) // AWS admits no related ICMP by itself: a rule must
+	tr := natTracking(st)
+	dns := tcpTo(st, 2, 0, natInetA, 53, true)
+	dns.Proto = 17
+	var v Verdict
+	Decide(dns, 2, st, tr, &v)
+	if v.Action != Deliver {
+		t.Fatalf("UDP out: %v %v", v.Action, v.Reason)
+	}
+	ext := v.NAT.Port
+	apply(tr, &v)
+	inet := &st.ENIs[natInet]
+	eip, remote := netip.MustParseAddr(natEIP), netip.MustParseAddr(natInetA)
+	unreach := &packet.Parsed{Kind: packet.KindIPv4, SrcMAC: packet.MAC(inet.Identity.MAC), DstMAC: packet.MAC(st.IGWMAC),
+		Src: remote, Dst: eip, Proto: 1, HasICMP: true, ICMPType: 3, ICMPCode: 3,
+		HasInner: true, InnerSrc: eip, InnerDst: remote, InnerProto: 17, InnerHasPorts: true, InnerSrcPort: ext, InnerDstPort: 53}
+	tr.Now = 2
+	Decide(unreach, natInet, st, tr, &v)
+	if v.Action != Deliver || v.Out != 2 || v.SetDst != st.ENIs[2].Identity.Addrs[0] || v.NAT.Rewrite != natIn || v.NAT.Port != 40000 {
+		t.Fatalf("port unreachable back: %v %v out %d dst %v port %d; %s", v.Action, v.Reason, v.Out, v.SetDst, v.NAT.Port, hopsText(pathResult(st, &v).Hops))
+	}
+	stray := *unreach
+	stray.InnerSrcPort = ext + 1
+	Decide(&stray, natInet, st, tr, &v)
+	if v.Action != Drop || v.Reason != ReasonNATNoMapping {
+		t.Errorf("an error about an unknown flow: %v %v", v.Action, v.Reason)
+	}
+}
+
+// openGroups gives every ENI of st one group that allows everything in and out.
+func openGroups(t *testing.T, st *State) *State {
+	t.Helper()
+	any4 := netip.MustParsePrefix("0.0.0.0/0")
+	cfg := &sgengine.Config{Groups: []sgengine.Group{{ID: "sg-open", Name: "open",
+		Ingress: []sgengine.Rule{{Proto: -1, CIDR: any4}}, Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}}}}
+	for i, e := range st.ENIs {
+		cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: []string{"sg-open"}, PrivateIPs: e.Identity.Addrs})
+	}
+	pol, err := sgengine.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.WithPolicy(pol)
 }
