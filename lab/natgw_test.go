@@ -216,3 +216,55 @@ func TestNATGatewayIdleTimeoutRST(t *testing.T) {
 		t.Error("the refused segment was not counted on the gateway")
 	}
 }
+
+// TestNATGatewayICMPError: the internet host's "port unreachable" for a datagram the gateway
+// sent comes back through the internet gateway and the NAT gateway with its quote translated
+// to the instance's own address and port, so the instance's connected UDP socket learns
+// "connection refused" — when its security group admits ICMP 3/3; AWS relates no ICMP error
+// to a connection by itself.
+func TestNATGatewayICMPError(t *testing.T) {
+	l := upLab(t, "naticmp", `
+name: t
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    internet_gateway: true
+    subnets:
+      public:  {cidr: 10.0.1.0/24, route_table: public}
+      private: {cidr: 10.0.2.0/24, route_table: private}
+    nat_gateways:
+      nat-a: {subnet: public}
+    route_tables:
+      public:
+        routes:
+          - {destination: 0.0.0.0/0, target: igw}
+      private:
+        routes:
+          - {destination: 0.0.0.0/0, target: nat/nat-a}
+    security_groups:
+      unreachable:
+        ingress:
+          - {proto: icmp, icmp_type: 3, icmp_code: 3, cidr: 0.0.0.0/0}
+instances:
+  app: {subnet: main/private, ip: 10.0.2.10, security_groups: [unreachable]}
+internet:
+  hosts:
+    api: {ip: 198.51.100.20}
+`)
+	err := hypervisor.RunIn(hypervisor.NSPath(l.Plan.Lab, "app"), func() error {
+		c, err := net.Dial("udp4", "198.51.100.20:9")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := c.Write([]byte("anyone?")); err != nil {
+			return err
+		}
+		_, err = c.Read(make([]byte, 16))
+		return err
+	})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("reading after a datagram to a closed port through the NAT gateway: %v, want connection refused", err)
+	}
+}
