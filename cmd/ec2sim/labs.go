@@ -33,7 +33,9 @@ var statusCmd = &command{
 	usage: `Usage: ec2sim status [LAB] [--json]
 
 Without LAB, lists the labs on this machine; with LAB, shows its VPCs, subnets, instances and
-ENIs (MAC, private IPs, source/dest check) with per-ENI packet counters and drops by reason.
+ENIs (MAC, private IPs, source/dest check) with per-ENI packet counters and drops by reason, and
+its NAT gateways with their counters (active connections, attempts, idle timeouts, port
+allocation errors, drops; --json: "nat_gateways" with AWS's CloudWatch metric names).
 
 Examples:
   ec2sim status
