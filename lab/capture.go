@@ -231,7 +231,7 @@ func (c *capture) Observe(in uint32, frame []byte, vnet packet.VnetHdr, p *packe
 		k := c.ifaceOf[in]
 		c.record(k, true, frame, vnet, p, v, false)
 		switch v.Action {
-		case fabric.ReplyARP, fabric.ReplyFragNeeded:
+		case fabric.ReplyARP, fabric.ReplyFragNeeded, fabric.ReplyReset:
 			c.recordReply(k, in, frame, p, v)
 		}
 	}
@@ -283,9 +283,14 @@ func (c *capture) recordReply(k int32, in uint32, frame []byte, p *packet.Parsed
 	f := capFrame{iface: k, generated: true, action: v.Action, rule: -1, mtu: v.MTU}
 	buf := make([]byte, packet.EthHdrLen+256)
 	var n int
-	if v.Action == fabric.ReplyARP {
+	switch v.Action {
+	case fabric.ReplyARP:
 		n = packet.BuildARPReply(buf, p, packet.MAC(v.ARPAnswer))
-	} else {
+	case fabric.ReplyReset:
+		// A NAT gateway's RST after an idle timeout, from the router's MAC.
+		st := c.lab.Engine.State()
+		n = packet.BuildTCPReset(buf, frame, p, packet.MAC(st.VPCs[st.ENIs[in].VPC].RouterMAC))
+	default:
 		st := c.lab.Engine.State()
 		sub := &st.Subnets[st.ENIs[in].Subnet]
 		n = packet.BuildICMPFragNeeded(buf, frame, p, packet.MAC(st.VPCs[sub.VPC].RouterMAC), sub.Router, v.MTU)
