@@ -307,7 +307,7 @@ func Decide(p *packet.Parsed, in uint32, st *State, tr *Tracking, v *Verdict) {
 		if !ok {
 			return
 		}
-		if st.ENIs[i].Kind != KindInstance {
+		if k := st.ENIs[i].Kind; k != KindInstance && k != KindNATGW {
 			return // delivered to the internet or on premises: no checks beyond the gateway
 		}
 		out, routed = i, true

@@ -72,20 +72,7 @@ func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]Flo
 		}
 	}
 	if int(in) < len(st.ENIs) && st.ENIs[in].Kind == KindInstance && hasStage(v, StageSourceCheck) {
-		path := uint8(1)
-		if v.Out != NoENI && int(v.Out) < len(st.ENIs) {
-			// traffic-path: 8 through an internet gateway, 3 through a virtual private gateway,
-			// 4 through an intra-Region peering connection.
-			switch o := &st.ENIs[v.Out]; {
-			case o.Kind == KindInternet:
-				path = 8
-			case o.Kind == KindOnPrem:
-				path = 3
-			case o.VPC != st.ENIs[in].VPC:
-				path = 4
-			}
-		}
-		out[n] = FlowEvent{ENI: in, Egress: true, Accept: true, Src: p.Src, Dst: p.Dst, TrafficPath: path}
+		out[n] = FlowEvent{ENI: in, Egress: true, Accept: true, Src: p.Src, Dst: p.Dst, TrafficPath: trafficPath(st, in, v.Out)}
 		n++
 	}
 	if v.Out != NoENI && int(v.Out) < len(st.ENIs) && st.ENIs[v.Out].Kind == KindInstance && (reachedIn || delivered) {
@@ -97,6 +84,24 @@ func FlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]Flo
 		n++
 	}
 	return n
+}
+
+// trafficPath is AWS's traffic-path of what ENI from sends towards ENI to: 8 through an internet
+// gateway, 3 through a virtual private gateway, 4 through an intra-Region peering connection,
+// 1 inside the VPC.
+func trafficPath(st *State, from, to uint32) uint8 {
+	if to == NoENI || int(to) >= len(st.ENIs) {
+		return 1
+	}
+	switch o := &st.ENIs[to]; {
+	case o.Kind == KindInternet:
+		return 8
+	case o.Kind == KindOnPrem:
+		return 3
+	case o.VPC != st.ENIs[from].VPC:
+		return 4
+	}
+	return 1
 }
 
 func emit(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]FlowEvent, eni uint32, egress, accept bool, path uint8) int {

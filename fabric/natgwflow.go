@@ -93,7 +93,7 @@ func natFlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]
 			delivered = true
 		}
 	}
-	e := FlowEvent{ENI: gw, Egress: true, Accept: accept, TrafficPath: 1}
+	e := FlowEvent{ENI: gw, Egress: true, Accept: accept}
 	var src, dst netip.Addr
 	sport, dport := p.SrcPort, p.DstPort
 	if v.NAT.Rewrite != natIn {
@@ -111,9 +111,7 @@ func natFlowEvents(st *State, p *packet.Parsed, v *Verdict, out *[MaxFlowEvents]
 	if p.HasPorts {
 		e.Ports, e.SrcPort, e.DstPort = true, sport, dport
 	}
-	if v.Out != NoENI && int(v.Out) < len(st.ENIs) && st.ENIs[v.Out].Kind == KindInternet {
-		e.TrafficPath = 8
-	}
+	e.TrafficPath = trafficPath(st, gw, v.Out)
 	out[n] = e
 	n++
 	if !accept || v.Out == NoENI || int(v.Out) >= len(st.ENIs) || st.ENIs[v.Out].Kind != KindInstance || !(reachedDst || delivered) {

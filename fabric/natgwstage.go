@@ -362,11 +362,7 @@ func sgIngress(out uint32, st *State, flow *sgengine.Flow, tr *Tracking, v *Verd
 	v.Ingress = st.SG.Ingress(out, flow, tr.table(out), tr.now())
 	v.IngressDone = true
 	if !v.Ingress.Allowed {
-		r := ReasonSGIngress
-		if v.Ingress.Reason == sgengine.ReasonAllowanceExceeded {
-			r = ReasonConntrackAllowance
-		}
-		v.drop(StageSGIngress, r, out)
+		v.drop(StageSGIngress, sgDropReason(&v.Ingress, ReasonSGIngress), out)
 		return false
 	}
 	v.step(StageSGIngress, true, ReasonNone, out)

@@ -280,7 +280,7 @@ func TestFlowEventsTrafficPathThroughGateways(t *testing.T) {
 		p := ipPkt(st.ENIs[0].Identity.MAC, st.VPCs[0].RouterMAC, "10.0.1.10", c.dst)
 		var v Verdict
 		Decide(p, 0, st, nil, &v)
-		var ev [2]FlowEvent
+		var ev [MaxFlowEvents]FlowEvent
 		n := FlowEvents(st, p, &v, &ev)
 		if n == 0 || !ev[0].Egress || ev[0].TrafficPath != c.path {
 			t.Errorf("a -> %s: %d events %+v, want an egress record with traffic-path %d", c.dst, n, ev[:n], c.path)

@@ -150,14 +150,8 @@ func enterVPC(out uint32, flow *sgengine.Flow, st *State, tr *Tracking, v *Verdi
 	} else {
 		v.stepAt(StageNACLIn, true, ReasonNone, out, dst.Subnet, rule)
 	}
-	if st.SG != nil {
-		v.Ingress = st.SG.Ingress(out, flow, tr.table(out), tr.now())
-		v.IngressDone = true
-		if !v.Ingress.Allowed {
-			v.drop(StageSGIngress, sgDropReason(&v.Ingress, ReasonSGIngress), out)
-			return
-		}
-		v.step(StageSGIngress, true, ReasonNone, out)
+	if !sgIngress(out, st, flow, tr, v) {
+		return
 	}
 	v.RewriteMACs, v.SrcMAC, v.DstMAC = true, st.VPCs[dst.VPC].RouterMAC, dst.Identity.MAC
 	v.step(StageDeliver, true, ReasonDelivered, out)
