@@ -171,6 +171,16 @@ func classify(p *lab.Plan, eps []*Endpoint) (classes int) {
 			sub := &st.Subnets[e.Subnet]
 			ep.out = slices.Clone(aclRules[sub.ACL][0])
 			ep.in = slices.Clone(aclRules[sub.ACL][1])
+			// A route to a NAT gateway puts the gateway's subnet's ACL on the path both ways, on
+			// translated addresses and the gateway's port: its rules add boundaries for any peer.
+			for _, acl := range natGatewayACLs(st, sub) {
+				for d := range 2 {
+					for _, r := range aclRules[acl][d] {
+						r.peers = nil
+						ep.out, ep.in = append(ep.out, r), append(ep.in, r)
+					}
+				}
+			}
 			var names []string
 			for _, g := range groupsOf[ep.ENI] {
 				names = append(names, g.Name)
@@ -218,4 +228,19 @@ func classify(p *lab.Plan, eps []*Endpoint) (classes int) {
 		ep.class = id
 	}
 	return len(ids)
+}
+
+// natGatewayACLs lists the ACLs of the subnets of the NAT gateways that sub's route table sends
+// to, when they are not sub's own.
+func natGatewayACLs(st *fabric.State, sub *fabric.SubnetState) []uint32 {
+	var out []uint32
+	for _, r := range st.RouteTables[sub.RouteTable].Routes {
+		if r.Kind != fabric.TargetNATGW || int(r.Index) >= len(st.ENIs) {
+			continue
+		}
+		if a := st.Subnets[st.ENIs[r.Index].Subnet].ACL; a != sub.ACL && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
