@@ -49,6 +49,10 @@ type NATVerdict struct {
 	Rewrite natRewrite
 }
 
+// SourcePort is the port (an ICMP query's identifier) the gateway gave an outbound packet, and
+// whether it translated one: the reply comes back to that port.
+func (n *NATVerdict) SourcePort() (uint16, bool) { return n.Port, n.Rewrite == natOut }
+
 // NewNATTables makes an empty translation table for every NAT gateway ENI of st, indexed by
 // ENI index (nil for the others). A table translates to the gateway's primary private address;
 // the internet gateway maps that to the Elastic IP.

@@ -21,7 +21,8 @@ type TraceRequest struct {
 	Proto string `json:"proto"` // tcp, udp or icmp
 	Port  int    `json:"port"`
 	// SrcPort, when set, is the source port to trace with (a live trace passes the one the
-	// sender's kernel picked); 0 means the low end of the sender's ephemeral range.
+	// sender's kernel picked), for icmp the echo identifier; 0 means the low end of the
+	// sender's ephemeral range (icmp: identifier 4242).
 	SrcPort uint16 `json:"src_port,omitempty"`
 }
 
@@ -98,8 +99,7 @@ func (p *Plan) Trace(st *fabric.State, req TraceRequest) (*fabric.TraceResult, e
 			spec.Proto = 17
 		}
 	case "icmp":
-		spec.Proto, spec.SrcPort = 1, 4242
-		req.SrcPort = 0
+		spec.Proto, spec.SrcPort = 1, 4242 // the echo identifier, unless req.SrcPort gives one
 	default:
 		return nil, fmt.Errorf("proto %q: want tcp, udp or icmp", req.Proto)
 	}

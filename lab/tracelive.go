@@ -88,10 +88,10 @@ func (l *Lab) traceLive(req TraceRequest, predict func(TraceRequest) (*fabric.Tr
 		p := fabric.PathOf(st, &ret.v)
 		lt.Live.Return = &p
 	}
+	// The prediction is made for the same source port, or echo identifier: a NAT gateway's
+	// choice of port depends on it.
 	preq := req
-	if req.Proto != "icmp" {
-		preq.SrcPort = lt.SrcPort
-	}
+	preq.SrcPort = lt.SrcPort
 	pred, err := predict(preq)
 	if err != nil {
 		return nil, err
@@ -240,10 +240,15 @@ func (c *catcher) forwardPorts(p *packet.Parsed) bool {
 }
 
 func (c *catcher) replyPorts(p *packet.Parsed) bool {
-	if c.proto == 1 {
-		return p.HasICMP && p.ICMPType == 0 && p.ICMPID == c.fwd.p.ICMPID
+	// Through a NAT gateway the reply comes back to the port (identifier) the gateway chose.
+	sport, id := c.fwd.p.SrcPort, c.fwd.p.ICMPID
+	if port, ok := c.fwd.v.NAT.SourcePort(); ok {
+		sport, id = port, port
 	}
-	return p.HasPorts && p.SrcPort == c.fwd.p.DstPort && p.DstPort == c.fwd.p.SrcPort
+	if c.proto == 1 {
+		return p.HasICMP && p.ICMPType == 0 && p.ICMPID == id
+	}
+	return p.HasPorts && p.SrcPort == c.fwd.p.DstPort && p.DstPort == sport
 }
 
 func (c *catcher) result() (fwd, ret *caught) {
