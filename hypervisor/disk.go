@@ -62,6 +62,11 @@ func (i *Instance) AttachDisk(devPath, name string) error {
 	if err := ValidateDiskName(name); err != nil {
 		return err
 	}
+	return i.attachBlock(devPath, name)
+}
+
+// attachBlock is AttachDisk without the check of the name, which the caller made.
+func (i *Instance) attachBlock(devPath, name string) error {
 	var st unix.Stat_t
 	if err := unix.Stat(devPath, &st); err != nil {
 		return fmt.Errorf("attach %s to instance %s: %w", devPath, i.Name, err)
@@ -120,6 +125,11 @@ func (i *Instance) DetachDisk(name string) error {
 	if err := ValidateDiskName(name); err != nil {
 		return err
 	}
+	return i.detachBlock(name)
+}
+
+// detachBlock is DetachDisk without the check of the name, which the caller made.
+func (i *Instance) detachBlock(name string) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	fail := func(err error) error {

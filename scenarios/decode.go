@@ -442,6 +442,10 @@ func (d *decoder) instance(name string, k, n *yaml.Node) *Instance {
 			in.Type, _ = d.str(v, what+": type")
 		case field == "user_data":
 			in.UserData, _ = d.str(v, what+": user_data")
+		case field == "state":
+			d.instanceState(in, v, what)
+		case field == "volumes":
+			d.volumes(in, v, what)
 		case field == "enis":
 			enisKey = k
 			in.ENIs = []*ENI{}

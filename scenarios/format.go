@@ -181,8 +181,10 @@ func Format(sc *Scenario) ([]byte, error) {
 				addStr(h, "name", st.Held.Name)
 				addStr(h, "result", st.Held.Result)
 				add(m, "held", h)
-			case "sg", "nacl", "route", "set":
+			case "sg", "nacl", "route", "set", "instance":
 				addStr(m, st.Kind, st.Command)
+			case "audit":
+				formatAudit(m, st.Audit)
 			case "exec":
 				e := mapping(true)
 				addStr(e, "instance", st.Exec.Instance)
@@ -438,7 +440,7 @@ func formatRules(rules []*Rule) *yaml.Node {
 
 func formatInstance(sc *Scenario, in *Instance) *yaml.Node {
 	shorthand := len(in.ENIs) == 1 && in.ENIs[0].Description == ""
-	m := mapping(shorthand && in.UserData == "")
+	m := mapping(shorthand && in.UserData == "" && len(in.Volumes) == 0)
 	if in.Type != "" {
 		addStr(m, "type", in.Type)
 	}
@@ -459,6 +461,7 @@ func formatInstance(sc *Scenario, in *Instance) *yaml.Node {
 		}
 		add(m, "enis", enis)
 	}
+	formatVolumes(m, in)
 	if in.UserData != "" {
 		add(m, "user_data", script(in.UserData))
 	}

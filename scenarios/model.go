@@ -212,6 +212,9 @@ type Instance struct {
 	Name     string
 	Type     string // instance type name such as t3.micro, "" = the default type
 	UserData string // shell script run inside the instance after its network is up
+	State    string // initial state: "" or running, or stopped (started later by a step)
+	// Volumes are the instance's disks besides its root EBS volume (/dev/xvda).
+	Volumes []*Volume
 	ENIs     []*ENI // eth0 first
 	Pos      Pos
 }

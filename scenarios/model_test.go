@@ -180,7 +180,7 @@ func TestInstancesAndENIs(t *testing.T) {
 instances:
   short: {subnet: a, ip: 10.0.1.10, source_dest_check: false}
   router:
-    type: c5n.large
+    type: c5.large
     enis:
       - {subnet: main/a, ip: 10.0.1.5, secondary_ips: [10.0.1.6, 10.0.1.7], description: inside}
       - {subnet: other/c, ip: 10.0.1.10, source_dest_check: false}
@@ -200,7 +200,7 @@ instances:
 	assert.Equal(t, short.Pos, e.Pos, "a shorthand ENI is where its instance is")
 
 	r := sc.Instance("router")
-	assert.Equal(t, "c5n.large", r.Type)
+	assert.Equal(t, "c5.large", r.Type)
 	assert.Equal(t, "sysctl -w net.ipv4.ip_forward=1\n", r.UserData)
 	require.Len(t, r.ENIs, 2)
 	assert.True(t, r.ENIs[0].SourceDestCheck, "the check is on unless the file turns it off")

@@ -41,6 +41,8 @@ const (
 	kHeldStep   = "held_step"
 	kExecStep   = "exec_step"
 	kFlowsStep  = "flows_step"
+	kAuditStep  = "audit_step"
+	kVolume     = "volume"
 	kNATGateway = "nat_gateway"
 	kPeering    = "peering"
 	kOnPrem     = "on_prem"
@@ -101,6 +103,8 @@ func formatSpec() map[string][]field {
 			{"wait", "duration", false},
 			{"matrix", "object:" + kMatrix, false},
 			{"send", "object:" + kSendStep, false},
+			{"instance", "string", false},
+			{"audit", "object:" + kAuditStep, false},
 			{"description", "string", false},
 		},
 		kSendStep: {
@@ -113,6 +117,17 @@ func formatSpec() map[string][]field {
 			{"arrives", "bool", true},
 			{"seen_src", "ip", false},
 			{"timeout", "duration", false},
+		},
+		kAuditStep: {
+			{"instance", "string", true},
+			{"reuses", "string", false},
+			{"verified", "bool", false},
+		},
+		kVolume: {
+			{"device", "string", true},
+			{"kind", "string", false},
+			{"size", "size", true},
+			{"delete_on_termination", "bool", false},
 		},
 		kHoldStep: {
 			{"name", "string", true},
@@ -258,6 +273,8 @@ func formatSpec() map[string][]field {
 			{"connection_tracking", "object:" + kConnTrack, false},
 			{"public_ip", "bool", false},
 			{"elastic_ip", "ip", false},
+			{"state", "string", false},
+			{"volumes", "list:" + kVolume, false},
 		},
 		kENI: {
 			{"subnet", "string", true},

@@ -13,7 +13,8 @@ import (
 // Step is one step of a multi-step scenario: exactly one action, run in file order after the
 // lab is up (and after the expect: probes).
 type Step struct {
-	// Kind names the action: probe, hold, held, sg, nacl, route, set, exec or wait.
+	// Kind names the action: probe, hold, held, sg, nacl, route, set, exec, flows, wait,
+	// instance or audit.
 	Kind        string
 	Probe       *Probe     // probe
 	Hold        *HoldStep  // hold: open a TCP connection and keep it
@@ -23,6 +24,7 @@ type Step struct {
 	Flows       *FlowsStep // flows: a flow log holds (or not) a record
 	Matrix      *Matrix    // matrix: a reachability matrix
 	Send        *SendStep  // send: a crafted packet
+	Audit       *AuditStep // audit: the hypervisor's scrub records (lifecycle.go)
 	Wait        time.Duration
 	Description string
 	Pos         Pos
@@ -59,7 +61,7 @@ type ExecStep struct {
 	Output   string // a substring the combined output must contain; "" = no check
 }
 
-var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait", "matrix", "send"}
+var stepKinds = []string{"probe", "hold", "held", "sg", "nacl", "route", "set", "exec", "flows", "wait", "matrix", "send", "instance", "audit"}
 
 func (d *decoder) step(i int, n *yaml.Node) *Step {
 	st := &Step{Pos: d.pos(d.resolve(n))}
@@ -105,8 +107,10 @@ func (d *decoder) step(i int, n *yaml.Node) *Step {
 					h.Result, _ = d.str(v, what+": held: result")
 				}
 			})
-		case "sg", "nacl", "route", "set":
+		case "sg", "nacl", "route", "set", "instance":
 			st.Command, _ = d.str(v, what+": "+field)
+		case "audit":
+			st.Audit = d.auditStep(v, what)
 		case "exec":
 			e := &ExecStep{}
 			st.Exec = e
@@ -210,6 +214,8 @@ func (v *validator) steps() {
 			v.matrix(what+": matrix", st.Matrix)
 		case "send":
 			v.send(what+": send", st.Send, at)
+		case "instance", "audit":
+			v.lifecycleStep(what, st, at)
 		case "wait":
 			if st.Wait <= 0 || st.Wait > maxProbeTimeout {
 				v.p.errorf(at, "%s: wait %s: want a positive duration up to %s", what, st.Wait, maxProbeTimeout)

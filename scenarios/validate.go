@@ -387,6 +387,7 @@ func (v *validator) instance(in *Instance) {
 	for k, e := range in.ENIs {
 		v.eni(in, k, e)
 	}
+	v.lifecycle(in)
 }
 
 func (v *validator) eni(in *Instance, k int, e *ENI) {
