@@ -215,8 +215,8 @@ type Instance struct {
 	State    string // initial state: "" or running, or stopped (started later by a step)
 	// Volumes are the instance's disks besides its root EBS volume (/dev/xvda).
 	Volumes []*Volume
-	ENIs     []*ENI // eth0 first
-	Pos      Pos
+	ENIs    []*ENI // eth0 first
+	Pos     Pos
 }
 
 // ENI is one elastic network interface of an instance.
