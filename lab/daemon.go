@@ -282,6 +282,11 @@ func Teardown(name string) (string, error) {
 	if len(removed) > 0 {
 		notes = append(notes, fmt.Sprintf("removed %d leftover objects", len(removed)))
 	}
+	// After the instances: their devices are then free. Opening the pool first finishes a
+	// scrub the dead engine left half done.
+	if perr := destroyPool(name); perr != nil {
+		err = errors.Join(err, fmt.Errorf("hypervisor pool: %w", perr))
+	}
 	if rerr := os.RemoveAll(Dir(name)); rerr != nil && err == nil {
 		err = rerr
 	}

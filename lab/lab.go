@@ -13,6 +13,7 @@ import (
 
 	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/pool"
 )
 
 // Lab is a running lab in this process: its instances' namespaces and the engine that carries
@@ -26,6 +27,7 @@ type Lab struct {
 
 	mu        sync.Mutex // guards instances and the publishing of new snapshots
 	instances map[string]*hypervisor.Instance
+	hv        *hyper // the pool and every instance's lifecycle (lifecycle.go)
 
 	done     chan struct{} // closed by Down: streams (captures, follows) end
 	downOnce sync.Once
@@ -67,6 +69,9 @@ func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 			}
 		}
 	}()
+	if l.hv, err = newHyper(p); err != nil {
+		return nil, err
+	}
 	sem := make(chan struct{}, parallelBringUp)
 	var wg sync.WaitGroup
 	var emu sync.Mutex
@@ -109,7 +114,7 @@ func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 	// User data runs once every instance's network is up, as cloud-init runs after boot: a script
 	// may talk to its neighbours.
 	for _, ip := range p.Instances {
-		if ip.UserData == "" {
+		if ip.UserData == "" || initiallyStopped(p.Scenario, ip.Name) {
 			continue
 		}
 		if err := l.runUserData(ctx, ip); err != nil {
@@ -119,34 +124,13 @@ func Up(ctx context.Context, p *Plan) (_ *Lab, err error) {
 	return l, nil
 }
 
+// startInstance launches an instance unless the scenario declares it stopped: such an
+// instance gets its memory and volumes at its first start.
 func (l *Lab) startInstance(ip *InstancePlan) error {
-	st := l.Plan.State
-	spec := hypervisor.InstanceSpec{Lab: l.Plan.Lab, Name: ip.Name, Hostname: ip.Hostname}
-	for k, idx := range ip.ENIs {
-		e := &st.ENIs[idx]
-		sub := &st.Subnets[e.Subnet]
-		spec.ENIs = append(spec.ENIs, hypervisor.ENISpec{
-			Name:    e.Name,
-			MAC:     e.Identity.MAC,
-			Addr:    netip.PrefixFrom(e.Identity.Addrs[0], sub.CIDR.Bits()),
-			Gateway: sub.Router,
-			MTU:     9001,
-			Default: k == 0,
-		})
+	if initiallyStopped(l.Plan.Scenario, ip.Name) {
+		return nil
 	}
-	inst, err := hypervisor.CreateInstance(spec)
-	if err != nil {
-		return fmt.Errorf("instance %s: %w", ip.Name, err)
-	}
-	l.mu.Lock()
-	l.instances[ip.Name] = inst
-	l.mu.Unlock()
-	for k, idx := range ip.ENIs {
-		if err := l.Engine.Attach(idx, inst.TAPs[k]); err != nil {
-			return fmt.Errorf("instance %s: %w", ip.Name, err)
-		}
-	}
-	return nil
+	return l.launch(l.hv.machines[ip.Name])
 }
 
 func (l *Lab) runUserData(ctx context.Context, ip *InstancePlan) error {
@@ -194,6 +178,16 @@ func (l *Lab) Down() error {
 	}
 	if _, err := hypervisor.DestroyLab(l.Plan.Lab); err != nil {
 		errs = append(errs, err)
+	}
+	if l.hv != nil {
+		if err := l.hv.pool.Destroy(); err != nil && !errors.Is(err, pool.ErrClosed) {
+			errs = append(errs, fmt.Errorf("hypervisor pool: %w", err))
+		}
+		// An in-process lab leaves no run directory behind (a background lab's is removed by
+		// its teardown); it is removed only if empty.
+		if _, err := os.Stat(filepath.Join(Dir(l.Plan.Lab), "lab.json")); os.IsNotExist(err) {
+			os.Remove(Dir(l.Plan.Lab))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -135,7 +135,7 @@ func NewPlan(sc *scenarios.Scenario, labName string) (*Plan, error) {
 			addrs := append([]netip.Addr{primary}, e.SecondaryIPs...)
 			ip.ENIs = append(ip.ENIs, uint32(len(st.ENIs)))
 			st.ENIs = append(st.ENIs, fabric.ENIState{
-				Present:  true,
+				Present:  in.State != scenarios.StateStopped, // a stopped instance's ENIs carry nothing
 				ID:       awsID("eni", labName, owner),
 				Instance: in.Name,
 				Name:     fmt.Sprintf("eth%d", k),

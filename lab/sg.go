@@ -111,7 +111,7 @@ func buildSG(sc *scenarios.Scenario, labName string, st *fabric.State) (*sgModel
 			ct := sc.Settings.Conntrack
 			ec := sgengine.ENIConfig{Index: uint32(eniIdx), PrivateIPs: slices.Clone(st.ENIs[eniIdx].Identity.Addrs),
 				Timeouts:  sgengine.Timeouts{TCPEstablished: ct.TCPEstablished, UDP: ct.UDP, UDPStream: ct.UDPStream},
-				Allowance: ct.Allowance}
+				Allowance: typeAllowance(in, ct.Allowance)}
 			if o := e.ConnTracking; o != nil {
 				if o.TCPEstablished != 0 {
 					ec.Timeouts.TCPEstablished = o.TCPEstablished

@@ -20,6 +20,8 @@ type Status struct {
 	Started time.Time `json:"started,omitempty"`
 	// ClockSpeed is the lab clock's speed when it is not real time (1): timers run faster.
 	ClockSpeed     float64          `json:"clock_speed,omitempty"`
+	Unsafe         string           `json:"unsafe,omitempty"` // UnsafeWarning when scrubbing is off
+	Pool           string           `json:"pool,omitempty"`   // the hypervisor pool's sizes and use
 	VPCs           []VPCStatus      `json:"vpcs"`
 	SecurityGroups []GroupStatus    `json:"security_groups"`
 	Instances      []InstanceStatus `json:"instances"`
@@ -45,6 +47,8 @@ type InstanceStatus struct {
 	ID        string      `json:"id"`
 	Hostname  string      `json:"hostname"`
 	Namespace string      `json:"namespace"`
+	State     string      `json:"state"`
+	Type      string      `json:"type"`
 	ENIs      []ENIStatus `json:"enis"`
 }
 
@@ -84,8 +88,17 @@ func (l *Lab) Status() Status {
 		s.VPCs = append(s.VPCs, vs)
 	}
 	s.SecurityGroups = l.groupStatus()
+	if l.hv != nil {
+		s.Pool = l.hv.pool.String()
+		if l.hv.unsafe {
+			s.Unsafe = UnsafeWarning
+		}
+	}
 	for _, ip := range l.Plan.Instances {
-		is := InstanceStatus{Name: ip.Name, ID: ip.ID, Hostname: ip.Hostname, Namespace: hypervisor.NSName(l.Plan.Lab, ip.Name)}
+		is := InstanceStatus{Name: ip.Name, ID: ip.ID, Hostname: ip.Hostname, Namespace: hypervisor.NSName(l.Plan.Lab, ip.Name), Type: ip.typeName()}
+		if state, err := l.InstanceState(ip.Name); err == nil {
+			is.State = state
+		}
 		for _, idx := range ip.ENIs {
 			e := &st.ENIs[idx]
 			c := l.Engine.Counters(idx)
@@ -129,6 +142,12 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 		fmt.Fprintf(w, ", lab clock at %gx real time", s.ClockSpeed)
 	}
 	fmt.Fprintln(w)
+	if s.Unsafe != "" {
+		fmt.Fprintf(w, "*** %s ***\n", s.Unsafe)
+	}
+	if s.Pool != "" {
+		fmt.Fprintf(w, "hypervisor %s\n", s.Pool)
+	}
 	for _, v := range s.VPCs {
 		fmt.Fprintf(w, "vpc %s %s %s, router MAC %s\n", v.Name, v.ID, v.CIDR, v.RouterMAC)
 		for _, sub := range v.Subnets {
@@ -145,22 +164,22 @@ func (s *Status) WriteText(w io.Writer, counters bool) {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	hdr := "INSTANCE\tNAMESPACE\tENI\tMAC\tPRIVATE IP\tSUBNET\tSRC/DST CHECK\tGROUPS"
+	hdr := "INSTANCE\tSTATE\tTYPE\tNAMESPACE\tENI\tMAC\tPRIVATE IP\tSUBNET\tSRC/DST CHECK\tGROUPS"
 	if counters {
 		hdr += "\tCONNTRACK\tRX PKTS\tTX PKTS\tDROPS"
 	}
 	fmt.Fprintln(tw, hdr)
 	for _, in := range s.Instances {
 		for k, e := range in.ENIs {
-			name, ns := in.Name, in.Namespace
+			name, state, typ, ns := in.Name, in.State, in.Type, in.Namespace
 			if k > 0 {
-				name, ns = "", ""
+				name, state, typ, ns = "", "", "", ""
 			}
 			check := "on"
 			if !e.SourceDestCheck {
 				check = "off"
 			}
-			line := fmt.Sprintf("%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s", name, ns, e.Name, e.ID, e.MAC, strings.Join(e.IPs, ","), e.Subnet, check, strings.Join(e.SecurityGroups, ","))
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s", name, state, typ, ns, e.Name, e.ID, e.MAC, strings.Join(e.IPs, ","), e.Subnet, check, strings.Join(e.SecurityGroups, ","))
 			if counters {
 				var drops []string
 				for r, n := range e.Drops {

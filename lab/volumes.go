@@ -1,0 +1,163 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/pool"
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// A lab's hypervisor pools: one pool.Pool per lab, in the lab's run directory, sized by the
+// scenario's hypervisor: block, holding every instance's memory grant and volumes.
+
+// Default pool sizes: small enough for CI; a lab whose instances need more gets what they need
+// (the pools are sparse: memory and blocks cost nothing until a guest writes them).
+const (
+	DefaultMemoryPool = 256 << 20
+	DefaultDiskPool   = 2 << 30
+)
+
+// UnsafeWarning marks everything a lab with scrub: false prints.
+const UnsafeWarning = "UNSAFE: hypervisor scrub is off (scrub: false): freed memory and disks go to the next instance with their data, which AWS never does; for teaching only"
+
+// PoolDir is where lab name keeps its pool: state file, audit log, disk file, memory tmpfs.
+func PoolDir(name string) string { return filepath.Join(Dir(name), "pool") }
+
+// AuditPath is lab name's audit log, readable without the engine (`ec2sim audit`).
+func AuditPath(name string) string { return filepath.Join(PoolDir(name), "audit.jsonl") }
+
+// busyWait bounds how long a stop waits for a dying instance's processes to let go of its
+// devices (the kernel ends them asynchronously after their init is killed).
+const busyWait = 5 * time.Second
+
+// poolSizes are the pool sizes of a plan: the scenario's, else the default or, when the
+// instances need more, what they need.
+func poolSizes(p *Plan) (mem, disk int64) {
+	h := p.Scenario.Hypervisor
+	var needMem, needDisk int64
+	for _, ip := range p.Instances {
+		t, err := hypervisor.LookupType(ip.typeName())
+		if err == nil {
+			needMem += roundUp(t.MemoryBytes(), scenarios.MemoryFrameBytes)
+		}
+		needDisk += scenarios.DefaultRootVolume
+		for _, v := range p.Scenario.Instance(ip.Name).Volumes {
+			needDisk += roundUp(v.Size, scenarios.DiskBlockBytes)
+		}
+	}
+	mem, disk = h.MemoryPool, h.DiskPool
+	if mem == 0 {
+		mem = max(DefaultMemoryPool, needMem)
+	}
+	if disk == 0 {
+		disk = max(DefaultDiskPool, needDisk)
+	}
+	return mem, disk
+}
+
+func roundUp(n, unit int64) int64 { return (n + unit - 1) / unit * unit }
+
+// openPool opens the lab's pool. A pool left by a crashed run of the same lab is opened first,
+// which finishes its interrupted scrubs (audited as recovery), and every grant and volume it
+// still holds is scrubbed and freed, so nothing of the old run reaches a new instance; it is
+// kept when its sizes fit the plan and made anew otherwise.
+func openPool(p *Plan) (*pool.Pool, error) {
+	mem, disk := poolSizes(p)
+	method := pool.ScrubPunch
+	if !p.Scenario.Hypervisor.Scrub {
+		method = pool.ScrubNone
+	}
+	dir := PoolDir(p.Lab)
+	opts := pool.Options{Dir: dir, Name: p.Lab, MemoryBytes: mem, DiskBytes: disk, Scrub: method}
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
+		old, err := pool.Open(pool.Options{Dir: dir, Name: p.Lab, Scrub: method})
+		if err != nil {
+			return nil, fmt.Errorf("lab %s: the pool left by an earlier run in %s: %w (ec2sim down %s removes it)", p.Lab, dir, err, p.Lab)
+		}
+		if err := releaseAll(old); err != nil {
+			return nil, errors.Join(fmt.Errorf("lab %s: scrubbing what an earlier run left in %s: %w", p.Lab, dir, err), old.Close())
+		}
+		if s := old.Stats(); s.MemoryBytes == mem && s.DiskBytes == disk {
+			return old, nil
+		}
+		if err := old.Destroy(); err != nil {
+			return nil, fmt.Errorf("lab %s: removing the earlier run's pool: %w", p.Lab, err)
+		}
+	}
+	pl, err := pool.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: hypervisor pool: %w", p.Lab, err)
+	}
+	return pl, nil
+}
+
+// releaseAll scrubs and frees every grant and volume of a pool.
+func releaseAll(pl *pool.Pool) error {
+	var errs []error
+	for _, g := range pl.MemoryGrants() {
+		errs = append(errs, pl.FreeMemory(g))
+	}
+	for _, v := range pl.Volumes() {
+		errs = append(errs, pl.ReleaseVolume(v))
+	}
+	return errors.Join(errs...)
+}
+
+// destroyPool removes a lab's pool: open, which finishes any interrupted scrub first, then
+// destroy; if it cannot be opened, removed without opening. It is what Down and Teardown use,
+// also after a crash.
+func destroyPool(name string) error {
+	dir := PoolDir(name)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
+		if pl, err := pool.Open(pool.Options{Dir: dir, Name: name}); err == nil {
+			return pl.Destroy()
+		}
+	}
+	return pool.DestroyAt(dir)
+}
+
+// retryBusy runs fn until it stops failing with pool.ErrBusy or busyWait has passed.
+func retryBusy(fn func() error) error {
+	deadline := time.Now().Add(busyWait)
+	for {
+		err := fn()
+		if !errors.Is(err, pool.ErrBusy) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// AuditReport is what `ec2sim audit` shows: the pool's records and whether scrubbing is off.
+type AuditReport struct {
+	Lab     string             `json:"lab"`
+	Unsafe  string             `json:"unsafe,omitempty"`
+	Pool    string             `json:"pool,omitempty"`
+	Records []pool.AuditRecord `json:"records"`
+}
+
+// Audit reports the lab's audit records.
+func (l *Lab) Audit() (AuditReport, error) {
+	r := AuditReport{Lab: l.Plan.Lab, Records: []pool.AuditRecord{}}
+	if l.hv == nil {
+		return r, fmt.Errorf("lab %s has no hypervisor pool", l.Plan.Lab)
+	}
+	if l.hv.unsafe {
+		r.Unsafe = UnsafeWarning
+	}
+	r.Pool = l.hv.pool.String()
+	recs, err := pool.ReadAudit(l.hv.pool.AuditPath())
+	if err != nil {
+		return r, err
+	}
+	r.Records = append(r.Records, recs...)
+	return r, nil
+}
