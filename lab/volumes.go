@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ec2sim/ec2sim/hypervisor"
@@ -160,4 +162,87 @@ func (l *Lab) Audit() (AuditReport, error) {
 	}
 	r.Records = append(r.Records, recs...)
 	return r, nil
+}
+
+// CheckAudit is the audit step: when reuses is set, instance must now hold only memory frames
+// that reuses gave back and every one of its volumes must overlap blocks reuses gave back (so
+// a canary check inside it is meaningful); when verified is set, every audit record of reuses
+// (or, without reuses, of instance) must say verified = *verified, and there must be some. It
+// returns a one-line account of what it found.
+func (l *Lab) CheckAudit(instance, reuses string, verified *bool) (string, error) {
+	m, err := l.machine(instance)
+	if err != nil {
+		return "", err
+	}
+	if reuses != "" {
+		if _, err := l.machine(reuses); err != nil {
+			return "", err
+		}
+	}
+	rep, err := l.Audit()
+	if err != nil {
+		return "", err
+	}
+	l.hv.mu.Lock()
+	defer l.hv.mu.Unlock()
+	var notes []string
+	if reuses != "" {
+		var mem, disk []pool.Extent
+		for _, r := range rep.Records {
+			switch {
+			case r.Owner != reuses:
+			case r.What == "memory":
+				mem = append(mem, r.Run)
+			default:
+				disk = append(disk, r.Run)
+			}
+		}
+		if m.mem == nil {
+			return "", fmt.Errorf("instance %s is %s and holds no memory", instance, m.state)
+		}
+		for _, run := range m.mem.Runs() {
+			if !slices.ContainsFunc(mem, func(e pool.Extent) bool { return e.Start <= run.Extent.Start && run.Extent.End() <= e.End() }) {
+				return "", fmt.Errorf("%s's memory frames %v are not frames %s gave back (%v)", instance, run.Extent, reuses, mem)
+			}
+			notes = append(notes, fmt.Sprintf("frames %v", run.Extent))
+		}
+		for _, d := range m.disks {
+			if d.vol == nil {
+				continue
+			}
+			e := d.vol.Run().Extent
+			if !slices.ContainsFunc(disk, func(f pool.Extent) bool { return e.Start < f.End() && f.Start < e.End() }) {
+				return "", fmt.Errorf("%s's volume %s (blocks %v) overlaps no blocks %s gave back (%v)", instance, d.device, e, reuses, disk)
+			}
+			notes = append(notes, fmt.Sprintf("%s blocks %v", d.device, e))
+		}
+	}
+	if verified != nil {
+		owner := instance
+		if reuses != "" {
+			owner = reuses
+		}
+		n := 0
+		for _, r := range rep.Records {
+			if r.Owner != owner {
+				continue
+			}
+			n++
+			if r.Verified != *verified {
+				return "", fmt.Errorf("audit record of %s says verified=%v, want %v: %v", owner, r.Verified, *verified, r)
+			}
+		}
+		if n == 0 {
+			return "", fmt.Errorf("no audit record of %s: nothing of it was freed yet", owner)
+		}
+		notes = append(notes, fmt.Sprintf("%d scrubs of %s, verified=%v", n, owner, *verified))
+	}
+	s := instance + " holds " + strings.Join(notes, ", ")
+	if reuses != "" {
+		s = fmt.Sprintf("%s holds what %s gave back: %s", instance, reuses, strings.Join(notes, ", "))
+	}
+	if rep.Unsafe != "" {
+		s += " [" + rep.Unsafe + "]"
+	}
+	return s, nil
 }

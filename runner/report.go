@@ -54,6 +54,9 @@ func WriteJUnit(w io.Writer, results []*FileResult) error {
 		if name == "" {
 			name = r.File
 		}
+		if r.Unsafe != "" {
+			name += " (" + r.Unsafe + ")"
+		}
 		s := testsuite{Name: name, Time: secs(r.Duration)}
 		if r.ClockSpeed != 0 {
 			// A CI reader must see that the timings were not AWS's.
@@ -149,6 +152,11 @@ func WriteSummaryStyle(w io.Writer, results []*FileResult, st Style) {
 			line = st.Result(words[i]) + strings.TrimPrefix(line, words[i])
 		}
 		io.WriteString(w, line)
+	}
+	for _, r := range results {
+		if r.Unsafe != "" {
+			fmt.Fprintf(w, "*** %s: %s ***\n", r.File, r.Unsafe)
+		}
 	}
 }
 

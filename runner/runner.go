@@ -55,11 +55,13 @@ type FileResult struct {
 	Invalid  bool   `json:"invalid,omitempty"`
 	// ClockSpeed is the lab clock's speed when it was not real time: the engine's timers ran
 	// this many times faster, so the run's timings are not AWS's.
-	ClockSpeed float64       `json:"clock_speed,omitempty"`
-	Probes     []ProbeResult `json:"probes"`
-	Up         time.Duration `json:"up_ns"`
-	Down       time.Duration `json:"down_ns"`
-	Duration   time.Duration `json:"duration_ns"`
+	ClockSpeed float64 `json:"clock_speed,omitempty"`
+	// Unsafe is lab.UnsafeWarning when the scenario turns the hypervisor's scrubbing off.
+	Unsafe   string        `json:"unsafe,omitempty"`
+	Probes   []ProbeResult `json:"probes"`
+	Up       time.Duration `json:"up_ns"`
+	Down     time.Duration `json:"down_ns"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Passed reports whether the file ran and every probe passed.
@@ -109,6 +111,9 @@ func RunFile(ctx context.Context, file string, opts Options, progress func(*Prob
 		return res
 	}
 	res.Scenario = sc.Name
+	if !sc.Hypervisor.Scrub {
+		res.Unsafe = lab.UnsafeWarning
+	}
 	res.Lab = testLabName(sc.Name)
 	if sc.Clock.Speed != scenarios.DefaultClockSpeed {
 		res.ClockSpeed = sc.Clock.Speed

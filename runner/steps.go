@@ -72,6 +72,14 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 			err = execStep(ctx, l, st.Exec)
 		case "flows":
 			err = flowsStep(ctx, l, st.Flows)
+		case "instance", "audit": // lifecycle.go
+			var detail string
+			if st.Kind == "instance" {
+				detail, err = instanceStep(l, st.Command)
+			} else {
+				detail, err = auditStep(l, st.Audit)
+			}
+			r.Detail = detail
 		case "wait":
 			select {
 			case <-time.After(st.Wait):
@@ -86,7 +94,10 @@ func runSteps(ctx context.Context, l *lab.Lab, steps []*scenarios.Step, opts Opt
 				r.Observed, r.Detail = "error", err.Error()
 			}
 		default:
-			r.Observed, r.Passed, r.Detail = "ok", err == nil, "done"
+			r.Observed, r.Passed = "ok", err == nil
+			if r.Detail == "" {
+				r.Detail = "done"
+			}
 			if err != nil {
 				r.Observed, r.Detail = "error", err.Error()
 			}
@@ -122,6 +133,8 @@ func stepName(st *scenarios.Step) string {
 		return "wait " + st.Wait.String()
 	case "send":
 		return sendName(st.Send)
+	case "instance", "audit":
+		return lifecycleStepName(st)
 	}
 	return st.Kind
 }
