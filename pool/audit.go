@@ -27,6 +27,9 @@ type AuditRecord struct {
 	Duration time.Duration `json:"duration_ns"` // zeroing plus verification
 	// Verified says every byte of the extent was read back as zero.
 	Verified bool `json:"verified"`
+	// HoleBytes is how much of Bytes the file system reported as holes, which read as zero
+	// without being read back (see Options.ReadHoles); the rest was read and compared.
+	HoleBytes int64 `json:"hole_bytes,omitempty"`
 	// Unsafe marks a record of a pool with scrubbing disabled: the extent was not zeroed.
 	Unsafe bool   `json:"unsafe,omitempty"`
 	Error  string `json:"error,omitempty"` // why zeroing or verification failed

@@ -111,6 +111,11 @@ type Options struct {
 
 	// Scrub is how freed extents are zeroed; the zero value is ScrubPunch. ScrubNone is UNSAFE.
 	Scrub ScrubMethod
+	// ReadHoles makes verification read every byte of an extent, holes included. By default
+	// it reads only the ranges the file system reports as data (SEEK_DATA/SEEK_HOLE), since a
+	// hole reads as zero by definition; after a punch that is nearly nothing, where reading the
+	// holes copies every byte of zeros out of the kernel (audit records count the hole bytes).
+	ReadHoles bool
 }
 
 // withDefaults fills in the defaults and checks what does not depend on a saved state.

@@ -610,7 +610,12 @@ func (p *Pool) zeroAndVerify(a *area, e Extent, rec *AuditRecord) {
 		return
 	}
 	defer free()
-	bad, err := verifyZero(a.verify, a.offset(e), a.size(e), buf)
+	var bad int64
+	if p.opts.ReadHoles {
+		bad, err = verifyZero(a.verify, a.offset(e), a.size(e), buf)
+	} else {
+		bad, rec.HoleBytes, err = verifyZeroSparse(a.verify, a.offset(e), a.size(e), buf)
+	}
 	switch {
 	case err != nil:
 		rec.Error = "verifying: " + err.Error()

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,4 +85,50 @@ func TestZeroRange(t *testing.T) {
 		})
 	}
 	require.Error(t, zeroRange(nil, 0, 1, ScrubNone, nil), "ScrubNone never zeroes")
+}
+
+// TestVerifyZeroSparse: the hole-skipping verification finds exactly the same bytes as the
+// full read when the range is punched and one byte is planted (a data page among holes), and
+// counts the holes it did not read.
+func TestVerifyZeroSparse(t *testing.T) {
+	const size = 4 * scrubChunk
+	path := filepath.Join(t.TempDir(), "f")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.Truncate(size))
+	buf, free, err := alignedBuffer(scrubChunk)
+	require.NoError(t, err)
+	defer free()
+	off, n := int64(4096), int64(size-2*4096)
+	for _, at := range []int64{-1, off, off + n - 1, off + scrubChunk - 1, off + 3*scrubChunk/2 + 7, off - 1, off + n} {
+		t.Run(fmt.Sprint(at), func(t *testing.T) {
+			data := make([]byte, size)
+			for i := range data {
+				data[i] = 0x5a
+			}
+			_, err := f.WriteAt(data, 0)
+			require.NoError(t, err)
+			require.NoError(t, zeroRange(f, 0, size, ScrubPunch, nil))
+			if at >= 0 {
+				_, err := f.WriteAt([]byte{0x80}, at)
+				require.NoError(t, err)
+			}
+			want, err := verifyZero(f, off, n, buf)
+			require.NoError(t, err)
+			got, holes, err := verifyZeroSparse(f, off, n, buf)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "the sparse check must find what the full read finds")
+			if at < off || at >= off+n {
+				require.Equal(t, int64(-1), got)
+				if at < 0 {
+					require.Equal(t, n, holes, "a punched range is all hole")
+				}
+			} else {
+				require.Equal(t, at, got)
+			}
+		})
+	}
+	_, _, err = verifyZeroSparse(f, size-4096, 8192, buf)
+	require.ErrorContains(t, err, "short read", "reading past the end is an error, not zero")
 }
