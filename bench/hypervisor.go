@@ -242,4 +242,3 @@ func benchLifecycle(ctx context.Context, env *Env) (_ []Result, err error) {
 			"running -> terminated: processes ended, ENI out of the fabric, memory and root volume scrubbed and verified"),
 	}, nil
 }
-
