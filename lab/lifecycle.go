@@ -162,95 +162,80 @@ func (l *Lab) InstanceState(name string) (string, error) {
 	return m.state, nil
 }
 
-func incorrect(m *machine, op, want string) error {
-	return fmt.Errorf("%w: instance %s is %s; %s needs %s", ErrIncorrectState, m.plan.Name, m.state, op, want)
+// act runs a lifecycle operation on instance name under the lifecycle lock, if the instance
+// is in one of the states the operation allows; otherwise it changes nothing.
+func (l *Lab) act(name, op, want string, allowed []string, fn func(m *machine) error) error {
+	m, err := l.machine(name)
+	if err != nil {
+		return err
+	}
+	l.hv.mu.Lock()
+	defer l.hv.mu.Unlock()
+	if !slices.Contains(allowed, m.state) {
+		return fmt.Errorf("%w: instance %s is %s; %s needs %s", ErrIncorrectState, m.plan.Name, m.state, op, want)
+	}
+	return fn(m)
 }
 
 // Start starts a stopped instance (StartInstances).
 func (l *Lab) Start(name string) error {
-	m, err := l.machine(name)
-	if err != nil {
-		return err
-	}
-	l.hv.mu.Lock()
-	defer l.hv.mu.Unlock()
-	if m.state != StateStopped {
-		return incorrect(m, "start", "a stopped instance")
-	}
-	first := !m.launched
-	if err := l.launch(m); err != nil {
-		return err
-	}
-	if first && m.plan.UserData != "" {
-		// An instance declared stopped runs its user data at its first start, as at launch.
-		return l.runUserData(context.Background(), m.plan)
-	}
-	return nil
+	return l.act(name, "start", "a stopped instance", []string{StateStopped}, func(m *machine) error {
+		first := !m.launched
+		if err := l.launch(m); err != nil {
+			return err
+		}
+		if first && m.plan.UserData != "" {
+			// An instance declared stopped runs its user data at its first start, as at launch.
+			return l.runUserData(context.Background(), m.plan)
+		}
+		return nil
+	})
 }
 
 // Stop stops a running instance (StopInstances).
 func (l *Lab) Stop(name string) error {
-	m, err := l.machine(name)
-	if err != nil {
-		return err
-	}
-	l.hv.mu.Lock()
-	defer l.hv.mu.Unlock()
-	if m.state != StateRunning {
-		return incorrect(m, "stop", "a running instance")
-	}
-	m.state = StateStopping
-	if err := l.halt(m, false); err != nil {
-		return err
-	}
-	m.state = StateStopped
-	return nil
+	return l.act(name, "stop", "a running instance", []string{StateRunning}, func(m *machine) error {
+		m.state = StateStopping
+		if err := l.halt(m, false); err != nil {
+			return err
+		}
+		m.state = StateStopped
+		return nil
+	})
 }
 
 // Terminate terminates a running or stopped instance (TerminateInstances).
 func (l *Lab) Terminate(name string) error {
-	m, err := l.machine(name)
-	if err != nil {
-		return err
-	}
-	l.hv.mu.Lock()
-	defer l.hv.mu.Unlock()
-	if m.state != StateRunning && m.state != StateStopped {
-		return incorrect(m, "terminate", "a running or stopped instance")
-	}
-	running := m.state == StateRunning
-	m.state = StateShuttingDown
-	if running {
-		if err := l.halt(m, true); err != nil {
+	return l.act(name, "terminate", "a running or stopped instance", []string{StateRunning, StateStopped}, func(m *machine) error {
+		running := m.state == StateRunning
+		m.state = StateShuttingDown
+		var err error
+		if running {
+			err = l.halt(m, true)
+		} else {
+			err = l.release(m, true)
+		}
+		if err != nil {
 			return err
 		}
-	} else if err := l.deleteVolumes(m); err != nil {
-		return err
-	}
-	m.state = StateTerminated
-	return nil
+		m.state = StateTerminated
+		return nil
+	})
 }
 
 // Reboot restarts a running instance's processes (RebootInstances): its namespaces are made
 // anew over the same memory, disks, addresses and ENIs; nothing is scrubbed.
 func (l *Lab) Reboot(name string) error {
-	m, err := l.machine(name)
-	if err != nil {
-		return err
-	}
-	l.hv.mu.Lock()
-	defer l.hv.mu.Unlock()
-	if m.state != StateRunning {
-		return incorrect(m, "reboot", "a running instance")
-	}
-	if err := l.unplug(m); err != nil {
-		return err
-	}
-	if err := l.boot(m); err != nil {
-		m.state = StateStopped
-		return errors.Join(err, l.release(m, false))
-	}
-	return nil
+	return l.act(name, "reboot", "a running instance", []string{StateRunning}, func(m *machine) error {
+		if err := l.unplug(m); err != nil {
+			return err
+		}
+		if err := l.boot(m); err != nil {
+			m.state = StateStopped
+			return errors.Join(err, l.release(m, false))
+		}
+		return nil
+	})
 }
 
 // launch takes a stopped instance to running: memory, volumes, namespaces, ENIs. On failure
@@ -417,9 +402,6 @@ func (l *Lab) release(m *machine, terminate bool) error {
 	}
 	return nil
 }
-
-// deleteVolumes deletes a stopped instance's delete-on-termination volumes.
-func (l *Lab) deleteVolumes(m *machine) error { return l.release(m, true) }
 
 // changeENIs is changeState for changes to ENIs: the ENI list is copied too.
 func (l *Lab) changeENIs(fn func(st *fabric.State) error) error {
