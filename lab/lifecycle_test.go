@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ec2sim/ec2sim/hypervisor"
 	"github.com/ec2sim/ec2sim/pool"
+	"github.com/ec2sim/ec2sim/scenarios"
 )
 
 // inside runs a shell command in an instance and returns its combined output and exit code.
@@ -277,4 +279,44 @@ instances:
 	}
 	// And it can use its own devices.
 	mustInside(t, l, "b", "echo hi | dd of=/dev/xvdb conv=fsync 2>/dev/null && head -c2 /dev/xvdb | grep -q hi")
+}
+
+// TestPoolTooSmall: a lab whose instances need more memory than its pool has fails to come up
+// with an error naming the instance and the sizes, and leaves nothing behind.
+func TestPoolTooSmall(t *testing.T) {
+	needRoot(t)
+	name := uniqueName("lc-small")
+	sc, err := scenarios.Parse("small.yaml", []byte(`
+name: t
+hypervisor: {memory_pool: 64MiB}
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+instances:
+  a: {subnet: main/a}
+  b: {subnet: main/a}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := NewPlan(sc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Up(context.Background(), plan)
+	if err == nil {
+		l.Down()
+		t.Fatal("two t3.micro (64 MiB each) came up in a 64 MiB pool")
+	}
+	if !strings.Contains(err.Error(), "64 MiB asked, 0 bytes free of 64 MiB") || !errors.Is(err, pool.ErrNoSpace) {
+		t.Errorf("error %q: want the sizes and ErrNoSpace", err)
+	}
+	if left, _ := hypervisor.ListLabObjects(name); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if _, err := os.Stat(Dir(name)); err == nil {
+		t.Errorf("%s left behind", Dir(name))
+	}
 }
