@@ -100,18 +100,15 @@ func runTest(args []string) error {
 			defer progress.Done(f)
 			w := &reports[i]
 			fmt.Fprintf(w, "%s\n", f)
-<<<<<<< HEAD
 			r := runner.RunFile(ctx, f, runner.Options{Timeout: *timeout}, func(p *runner.ProbeResult) {
 				runner.WriteProbeLineStyle(w, p, style)
 				progress.Probe(p)
 			})
 			if r.ClockSpeed != 0 {
 				fmt.Fprintf(w, "  NOTE  %s\n", runner.ClockNote(r.ClockSpeed))
-=======
-			r := runner.RunFile(ctx, f, runner.Options{Timeout: *timeout}, func(p *runner.ProbeResult) { runner.WriteProbeLine(w, p) })
+			}
 			if r.Unsafe != "" {
 				fmt.Fprintf(w, "  *** %s ***\n", r.Unsafe)
->>>>>>> a37876a (runner: instance and audit steps, UNSAFE marked in test reports; suites: hypervisor-scrub and hypervisor-scrub-unsafe)
 			}
 			if r.Error != "" {
 				fmt.Fprintf(w, "  ERROR %s\n", r.Error)
