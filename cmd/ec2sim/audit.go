@@ -21,7 +21,8 @@ Every time an instance's memory, instance store or deleted EBS volume goes back 
 pool it is zeroed, read back byte by byte and recorded: the instance it came from, what was
 reset (memory, ebs, instance-store), why (free, release, detach, recovery, retry), the extent
 of the pool in frames or blocks, the bytes, how long it took and whether every byte read back
-zero. A reset that fails verification keeps its frames or blocks out of use. A lab with
+zero (HOLES: how many of the bytes the file system reported as holes, which read as zero by
+definition; the rest was read back and compared). A reset that fails verification keeps its frames or blocks out of use. A lab with
 hypervisor: {scrub: false} is UNSAFE: its records say so and none is verified.
 
 When the engine does not answer, the audit log is read from the lab's run directory.
@@ -90,7 +91,7 @@ func writeAudit(rep lab.AuditReport) {
 		fmt.Println(rep.Pool)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tINSTANCE\tID\tWHAT\tWHY\tEXTENT\tBYTES\tDURATION\tVERIFIED")
+	fmt.Fprintln(tw, "TIME\tINSTANCE\tID\tWHAT\tWHY\tEXTENT\tBYTES\tHOLES\tDURATION\tVERIFIED")
 	failed := 0
 	for _, r := range rep.Records {
 		v := "yes"
@@ -101,8 +102,8 @@ func writeAudit(rep lab.AuditReport) {
 			v = "NO: " + r.Error
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v x %d\t%d\t%v\t%s\n", r.Time.Format(time.TimeOnly), r.Owner, r.ID, r.What, r.Why,
-			r.Run, r.Unit, r.Bytes, r.Duration.Round(time.Microsecond), v)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v x %d\t%d\t%d\t%v\t%s\n", r.Time.Format(time.TimeOnly), r.Owner, r.ID, r.What, r.Why,
+			r.Run, r.Unit, r.Bytes, r.HoleBytes, r.Duration.Round(time.Microsecond), v)
 	}
 	tw.Flush()
 	fmt.Printf("%d records", len(rep.Records))
