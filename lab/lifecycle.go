@@ -196,11 +196,11 @@ func (l *Lab) Start(name string) error {
 func (l *Lab) Stop(name string) error {
 	return l.act(name, "stop", "a running instance", []string{StateRunning}, func(m *machine) error {
 		m.state = StateStopping
-		if err := l.halt(m, false); err != nil {
-			return err
-		}
+		// Stopped even when a scrub fails: the instance's processes are gone, and the
+		// frames or blocks that failed verification are quarantined by the pool.
+		err := l.halt(m, false)
 		m.state = StateStopped
-		return nil
+		return err
 	})
 }
 
@@ -215,11 +215,8 @@ func (l *Lab) Terminate(name string) error {
 		} else {
 			err = l.release(m, true)
 		}
-		if err != nil {
-			return err
-		}
-		m.state = StateTerminated
-		return nil
+		m.state = StateTerminated // as for stop: a failed scrub is reported, its extent quarantined
+		return err
 	})
 }
 
@@ -247,6 +244,9 @@ func (l *Lab) launch(m *machine) error {
 		err = errors.Join(fmt.Errorf("instance %s: %w", name, err), l.release(m, false))
 		m.state = StateStopped
 		return err
+	}
+	if m.mem != nil {
+		return fail(fmt.Errorf("still holds memory grant %s from before", m.mem))
 	}
 	g, err := l.hv.pool.AllocMemory(name, m.typ.MemoryBytes())
 	if err != nil {
@@ -364,11 +364,14 @@ func (l *Lab) unplug(m *machine) error {
 }
 
 // halt stops a running instance; with terminate, its delete-on-termination volumes go too.
+// The memory and volumes are released even when unplugging reported an error: what is still in
+// use fails with the pool's ErrBusy and stays with the instance rather than being reused.
 func (l *Lab) halt(m *machine, terminate bool) error {
+	var errs []error
 	if err := l.unplug(m); err != nil {
-		return fmt.Errorf("instance %s: %w", m.plan.Name, err)
+		errs = append(errs, fmt.Errorf("instance %s: %w", m.plan.Name, err))
 	}
-	return l.release(m, terminate)
+	return errors.Join(append(errs, l.release(m, terminate))...)
 }
 
 // release frees the instance's memory and instance store (scrubbed) and detaches its EBS
@@ -376,10 +379,15 @@ func (l *Lab) halt(m *machine, terminate bool) error {
 func (l *Lab) release(m *machine, terminate bool) error {
 	var errs []error
 	if m.mem != nil {
-		if err := retryBusy(func() error { return l.hv.pool.FreeMemory(m.mem) }); err != nil {
+		err := retryBusy(func() error { return l.hv.pool.FreeMemory(m.mem) })
+		if err != nil {
 			errs = append(errs, err)
 		}
-		m.mem = nil
+		// A grant still in use stays with the instance (terminate tries again); anything else,
+		// a failed scrub included, is the pool's now.
+		if !errors.Is(err, pool.ErrBusy) {
+			m.mem = nil
+		}
 	}
 	for _, d := range m.disks {
 		if d.vol == nil {
@@ -387,10 +395,13 @@ func (l *Lab) release(m *machine, terminate bool) error {
 		}
 		switch {
 		case d.kind == pool.InstanceStore || (terminate && d.delete):
-			if err := retryBusy(func() error { return l.hv.pool.ReleaseVolume(d.vol) }); err != nil {
+			err := retryBusy(func() error { return l.hv.pool.ReleaseVolume(d.vol) })
+			if err != nil {
 				errs = append(errs, fmt.Errorf("volume %s: %w", d.device, err))
 			}
-			d.vol = nil
+			if !errors.Is(err, pool.ErrBusy) {
+				d.vol = nil
+			}
 		case d.vol.Device() != "":
 			if err := retryBusy(func() error { return l.hv.pool.DetachVolume(d.vol) }); err != nil {
 				errs = append(errs, fmt.Errorf("volume %s: %w", d.device, err))

@@ -320,3 +320,105 @@ instances:
 		t.Errorf("%s left behind", Dir(name))
 	}
 }
+
+// TestUpScrubsWhatACrashLeft: a pool left by a dead engine still holds a grant with data in
+// it; the next Up of the lab scrubs it (audited, verified) before any instance gets memory.
+func TestUpScrubsWhatACrashLeft(t *testing.T) {
+	needRoot(t)
+	name := uniqueName("lc-crash")
+	pl, err := pool.Open(pool.Options{Dir: PoolDir(name), Name: name, MemoryBytes: DefaultMemoryPool, DiskBytes: DefaultDiskPool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { destroyPool(name); os.Remove(Dir(name)) })
+	g, err := pl.AllocMemory("ghost", 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(g.Device(), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte(strings.Repeat("GHOST-CANARY", 1000))); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := pl.Close(); err != nil { // the engine dies: state, devices and data stay
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Parse("crash.yaml", []byte(`
+name: t
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+instances:
+  a: {subnet: main/a}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := NewPlan(sc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Up(context.Background(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Down(); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	rep, err := l.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rep.Records {
+		found = found || (r.Owner == "ghost" && r.What == "memory" && r.Verified)
+	}
+	if !found {
+		t.Fatalf("no verified scrub of the leftover grant: %v", rep.Records)
+	}
+	if out := mustInside(t, l, "a", "head -c 12000 /dev/ec2mem0 | tr -d '\\0' | wc -c"); strings.TrimSpace(out) != "0" {
+		t.Errorf("a's memory holds %s non-zero bytes of the dead run's", strings.TrimSpace(out))
+	}
+}
+
+// TestTypeSetsConntrackAllowance: each ENI's allowance is its instance type's, unless the
+// scenario's settings give one for all.
+func TestTypeSetsConntrackAllowance(t *testing.T) {
+	for _, tc := range []struct {
+		settings string
+		want     map[string]int
+	}{
+		{"", map[string]int{"nano": 8192, "dflt": 16384, "big": 131072}},
+		{"settings: {conntrack: {allowance: 100}}\n", map[string]int{"nano": 100, "dflt": 100, "big": 100}},
+	} {
+		sc, err := scenarios.Parse("t.yaml", []byte("name: t\n"+tc.settings+`vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+instances:
+  nano: {subnet: main/a, type: t3.nano}
+  dflt: {subnet: main/a}
+  big: {subnet: main/a, type: m5.large}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPlan(sc, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range tc.want {
+			if got := p.State.SG.Allowance(p.Instance(name).ENIs[0]); got != want {
+				t.Errorf("%q: %s allowance %d, want %d", tc.settings, name, got, want)
+			}
+		}
+	}
+}
