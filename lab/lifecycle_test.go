@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -277,8 +278,24 @@ instances:
 	if out, code := inside(t, l, "a", fmt.Sprintf(hold, 64<<20)); code == 0 || strings.Contains(out, "67108864") {
 		t.Errorf("a t3.nano instance held 64 MiB (exit %d): %s", code, out)
 	}
-	// And it can use its own devices.
+	// And it can use its own devices: a disk, and its memory through mmap.
 	mustInside(t, l, "b", "echo hi | dd of=/dev/xvdb conv=fsync 2>/dev/null && head -c2 /dev/xvdb | grep -q hi")
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Log("no python3: the mmap of /dev/ec2mem0 is not checked")
+		return
+	}
+	out := mustInside(t, l, "b", `python3 -c '
+import mmap, os
+fd = os.open("/dev/ec2mem0", os.O_RDWR)
+m = mmap.mmap(fd, 4 << 20)
+m[1 << 20:(1 << 20) + 6] = b"MAPPED"
+m.flush(); m.close(); os.close(fd)
+with open("/dev/ec2mem0", "rb") as f:
+    f.seek(1 << 20); print(f.read(6).decode())
+'`)
+	if strings.TrimSpace(out) != "MAPPED" {
+		t.Errorf("mmap of /dev/ec2mem0: read back %q", out)
+	}
 }
 
 // TestPoolTooSmall: a lab whose instances need more memory than its pool has fails to come up
