@@ -120,6 +120,9 @@ func newHyper(p *Plan) (*hyper, error) {
 			}
 			m.disks = append(m.disks, &disk{device: v.Device, kind: kind, size: v.Size, delete: v.DeleteOnTermination || kind == pool.InstanceStore})
 		}
+		if dev, size := typeStore(t, in); size > 0 {
+			m.disks = append(m.disks, &disk{device: dev, kind: pool.InstanceStore, size: size, delete: true})
+		}
 		for k, e := range in.ENIs {
 			m.auto = append(m.auto, p.Scenario.HasPublicAddress(in, k) && !e.ElasticIP.IsValid())
 		}
@@ -131,6 +134,27 @@ func newHyper(p *Plan) (*hyper, error) {
 	}
 	h.pool = pl
 	return h, nil
+}
+
+// typeStore is the instance store that comes with an instance's type (m5d.large's NVMe disk)
+// when the scenario declares none: its device, the first free of nvme1n1, nvme2n1, ..., and
+// size; size 0 when there is none.
+func typeStore(t *hypervisor.InstanceType, in *scenarios.Instance) (string, int64) {
+	if t.InstanceStoreGiB == 0 {
+		return "", 0
+	}
+	taken := map[string]bool{}
+	for _, v := range in.Volumes {
+		if v.Kind == scenarios.VolumeInstanceStore {
+			return "", 0
+		}
+		taken[v.Device] = true
+	}
+	for k := 1; ; k++ {
+		if dev := fmt.Sprintf("nvme%dn1", k); !taken[dev] {
+			return dev, int64(t.InstanceStoreGiB) << 30
+		}
+	}
 }
 
 // initiallyStopped says whether the scenario declares instance name stopped.

@@ -439,3 +439,26 @@ instances:
 		}
 	}
 }
+
+// TestTypeInstanceStore: an m5d.large comes with its (scaled) NVMe instance store unless the
+// scenario declares one.
+func TestTypeInstanceStore(t *testing.T) {
+	l := upLab(t, "lc-m5d", `
+name: t
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+instances:
+  d: {subnet: main/a, type: m5d.large, volumes: [{device: nvme1n1, size: 1MiB}]}
+  e: {subnet: main/a, type: m5d.large, volumes: [{device: xvdb, kind: instance-store, size: 1MiB}]}
+`)
+	out := mustInside(t, l, "d", "blockdev --getsize64 /dev/nvme2n1")
+	if strings.TrimSpace(out) != fmt.Sprint(4<<30) {
+		t.Errorf("d's type instance store: %s bytes, want 4 GiB", strings.TrimSpace(out))
+	}
+	if out, code := inside(t, l, "e", "ls /dev/nvme1n1"); code == 0 {
+		t.Errorf("e declares its instance store, yet has another:\n%s", out)
+	}
+}

@@ -43,12 +43,15 @@ func poolSizes(p *Plan) (mem, disk int64) {
 	h := p.Scenario.Hypervisor
 	var needMem, needDisk int64
 	for _, ip := range p.Instances {
+		in := p.Scenario.Instance(ip.Name)
 		t, err := hypervisor.LookupType(ip.typeName())
 		if err == nil {
 			needMem += roundUp(t.MemoryBytes(), scenarios.MemoryFrameBytes)
+			_, store := typeStore(t, in)
+			needDisk += store
 		}
 		needDisk += scenarios.DefaultRootVolume
-		for _, v := range p.Scenario.Instance(ip.Name).Volumes {
+		for _, v := range in.Volumes {
 			needDisk += roundUp(v.Size, scenarios.DiskBlockBytes)
 		}
 	}
