@@ -248,12 +248,12 @@ func (l *Lab) Terminate(name string) error {
 // anew over the same memory, disks, addresses and ENIs; nothing is scrubbed.
 func (l *Lab) Reboot(name string) error {
 	return l.act(name, "reboot", "a running instance", []string{StateRunning}, func(m *machine) error {
-		if err := l.unplug(m); err != nil {
+		if err := l.unplug(m, false); err != nil {
 			return err
 		}
 		if err := l.boot(m); err != nil {
 			m.state = StateStopped
-			return errors.Join(err, l.release(m, false))
+			return errors.Join(err, l.halt(m, false))
 		}
 		return nil
 	})
@@ -265,7 +265,9 @@ func (l *Lab) launch(m *machine) error {
 	m.state = StatePending
 	name := m.plan.Name
 	fail := func(err error) error {
-		err = errors.Join(fmt.Errorf("instance %s: %w", name, err), l.release(m, false))
+		// halt undoes a boot that got half-way (namespaces, TAPs) before giving back memory
+		// and volumes.
+		err = errors.Join(fmt.Errorf("instance %s: %w", name, err), l.halt(m, false))
 		m.state = StateStopped
 		return err
 	}
@@ -335,21 +337,20 @@ func (l *Lab) boot(m *machine) error {
 	return nil
 }
 
-// plug attaches the instance's TAPs to the engine and publishes its ENIs as present, with a
-// new auto-assigned public IP when it is started again.
+// plug attaches the instance's TAPs to the engine and publishes its ENIs as present; an ENI
+// whose auto-assigned public IP a stop took away gets a new one.
 func (l *Lab) plug(m *machine, inst *hypervisor.Instance) error {
 	for k, idx := range m.plan.ENIs {
 		if err := l.Engine.Attach(idx, inst.TAPs[k]); err != nil {
 			return err
 		}
 	}
-	relaunch := m.launched
 	m.launched = true
 	return l.changeENIs(func(st *fabric.State) error {
 		for k, idx := range m.plan.ENIs {
 			e := &st.ENIs[idx]
 			e.Present = true
-			if relaunch && m.auto[k] {
+			if m.auto[k] && !e.PublicIP.IsValid() {
 				a, err := l.hv.public.take()
 				if err != nil {
 					return fmt.Errorf("instance %s: %w", m.plan.Name, err)
@@ -362,13 +363,14 @@ func (l *Lab) plug(m *machine, inst *hypervisor.Instance) error {
 }
 
 // unplug takes the instance's ENIs out of the fabric (the engine drops traffic to them from the
-// next packet on) and destroys its namespaces and processes.
-func (l *Lab) unplug(m *machine) error {
+// next packet on) and destroys its namespaces and processes. A stop (not a reboot) also gives
+// back its auto-assigned public IPs, as EC2 does.
+func (l *Lab) unplug(m *machine, stop bool) error {
 	var errs []error
 	errs = append(errs, l.changeENIs(func(st *fabric.State) error {
 		for k, idx := range m.plan.ENIs {
 			st.ENIs[idx].Present = false
-			if m.auto[k] {
+			if stop && m.auto[k] {
 				st.ENIs[idx].PublicIP = netip.Addr{}
 			}
 		}
@@ -392,7 +394,7 @@ func (l *Lab) unplug(m *machine) error {
 // use fails with the pool's ErrBusy and stays with the instance rather than being reused.
 func (l *Lab) halt(m *machine, terminate bool) error {
 	var errs []error
-	if err := l.unplug(m); err != nil {
+	if err := l.unplug(m, true); err != nil {
 		errs = append(errs, fmt.Errorf("instance %s: %w", m.plan.Name, err))
 	}
 	return errors.Join(append(errs, l.release(m, terminate))...)

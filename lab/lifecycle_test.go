@@ -213,6 +213,9 @@ func TestStopStartKeepsEBSAndIdentity(t *testing.T) {
 	if err := l.Reboot("web"); err != nil {
 		t.Fatal(err)
 	}
+	if got := l.Engine.State().ENIs[eni].PublicIP; got != after.PublicIP {
+		t.Errorf("reboot changed the public IP %v -> %v", after.PublicIP, got)
+	}
 	if out := mustInside(t, l, "web", "head -c 9 /dev/xvdb | tr -d '\\0'; echo"); strings.Contains(out, "MARK") {
 		t.Errorf("reboot: unexpected data %q", out)
 	}
@@ -461,4 +464,42 @@ instances:
 	if out, code := inside(t, l, "e", "ls /dev/nvme1n1"); code == 0 {
 		t.Errorf("e declares its instance store, yet has another:\n%s", out)
 	}
+}
+
+// TestStartWithoutRoom: starting an instance the pool has no memory for fails, leaves it
+// stopped and takes nothing; once another instance stops, it starts on the freed frames.
+func TestStartWithoutRoom(t *testing.T) {
+	l := upLab(t, "lc-room", `
+name: t
+hypervisor: {memory_pool: 64MiB}
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+instances:
+  a: {subnet: main/a}
+  b: {subnet: main/a, state: stopped}
+`)
+	before := l.hv.pool.Stats()
+	err := l.Start("b")
+	if !errors.Is(err, pool.ErrNoSpace) {
+		t.Fatalf("start without room: %v, want ErrNoSpace", err)
+	}
+	if st, _ := l.InstanceState("b"); st != StateStopped {
+		t.Errorf("b is %s after a failed start", st)
+	}
+	if after := l.hv.pool.Stats(); after != before {
+		t.Errorf("a failed start changed the pool: %+v -> %+v", before, after)
+	}
+	if _, err := os.Stat(hypervisor.NSPath(l.Plan.Lab, "b")); err == nil {
+		t.Error("a failed start left b's namespace")
+	}
+	if err := l.Stop("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start("b"); err != nil {
+		t.Fatal(err)
+	}
+	mustInside(t, l, "b", "test -b /dev/ec2mem0 && test -b /dev/xvda")
 }
