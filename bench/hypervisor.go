@@ -18,6 +18,13 @@ import (
 // memset and fallocate(PUNCH_HOLE) in the same run, and how long an instance takes to launch
 // and to terminate. Bounded: 256 MiB of memory and a 1 GiB disk extent, a few runs each.
 
+// The scrub figures' own pools, named after the run so that reapStale removes those of a run
+// that died.
+const (
+	benchPoolDir    = "/run/ec2sim"
+	benchPoolPrefix = "bench-pool-"
+)
+
 const (
 	benchMemBytes  = 256 << 20
 	benchDiskBytes = 1 << 30
@@ -91,7 +98,7 @@ func lastAudit(p *pool.Pool) (pool.AuditRecord, error) {
 func gbps(bytes int64, d time.Duration) float64 { return float64(bytes) / d.Seconds() / 1e9 }
 
 func benchHypervisorScrub(ctx context.Context, env *Env) (_ []Result, err error) {
-	dir := filepath.Join("/run/ec2sim", "bench-pool-"+runTag())
+	dir := filepath.Join(benchPoolDir, benchPoolPrefix+runTag())
 	p, err := pool.Open(pool.Options{Dir: dir, MemoryBytes: benchMemBytes, DiskBytes: benchDiskBytes})
 	if err != nil {
 		return nil, err

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/pool"
 )
 
 // Path is a way for traffic to go from a client namespace to a server namespace: through the
@@ -207,6 +209,16 @@ func reapStale(env *Env) {
 			}
 		}
 	}
+	pools, _ := filepath.Glob(filepath.Join(benchPoolDir, benchPoolPrefix+"*"))
+	for _, dir := range pools {
+		if pid, ok := tagPID(strings.TrimPrefix(filepath.Base(dir), benchPoolPrefix)); ok && !alive(pid) {
+			if err := pool.DestroyAt(dir); err != nil {
+				env.Logf("leftover pool %s: %v", dir, err)
+			} else {
+				env.Logf("removed pool %s left by run %d", dir, pid)
+			}
+		}
+	}
 	labs, err := hypervisor.ListLabs()
 	if err != nil {
 		return
@@ -216,6 +228,10 @@ func reapStale(env *Env) {
 		if pid, okPID := tagPID(rest); ok && okPID && !alive(pid) {
 			removed, err := hypervisor.DestroyLab(l)
 			env.Logf("removed lab %s left by run %d (%d objects)", l, pid, len(removed))
+			if err == nil {
+				err = lab.RemovePool(l) // after the instances, which held its devices
+				os.Remove(lab.Dir(l))   // only when empty: an in-process lab's run directory
+			}
 			if err != nil {
 				env.Logf("leftover lab %s: %v", l, err)
 			}

@@ -113,6 +113,11 @@ func releaseAll(pl *pool.Pool) error {
 	return errors.Join(errs...)
 }
 
+// RemovePool removes what lab name's hypervisor pool left on the machine (its tmpfs, loop
+// devices and files) after the process that ran the lab died, finishing interrupted scrubs
+// first; for cleaners of leftover labs that do not go through Teardown.
+func RemovePool(name string) error { return destroyPool(name) }
+
 // destroyPool removes a lab's pool: open, which finishes any interrupted scrub first, then
 // destroy; if it cannot be opened, removed without opening. It is what Down and Teardown use,
 // also after a crash.
