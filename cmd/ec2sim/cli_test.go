@@ -193,6 +193,13 @@ func TestDownAfterEngineCrash(t *testing.T) {
 	if left, _ := hypervisor.ListLabObjects(name); len(left) > 0 {
 		t.Errorf("left after down: %v", left)
 	}
+	// The dead engine's hypervisor pool (a tmpfs, loop devices, files) goes too.
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), lab.Dir(name)) {
+		t.Errorf("a mount under %s is left after down", lab.Dir(name))
+	}
+	if _, err := os.Stat(lab.Dir(name)); err == nil {
+		t.Errorf("%s left after down", lab.Dir(name))
+	}
 }
 
 func TestBadScenarioChangesNothing(t *testing.T) {

@@ -84,3 +84,16 @@ func runInstance(args []string) error {
 	fmt.Println(msg)
 	return nil
 }
+
+// instanceState asks lab name's engine for an instance's state; "" when it cannot tell.
+func instanceState(name, instance string) string {
+	resp, err := lab.Call(name, lab.Request{Op: "instance", Target: instance, Args: map[string]string{"action": "describe"}}, 5*time.Second)
+	if err != nil {
+		return ""
+	}
+	var info lab.InstanceInfo
+	if lab.DecodeResult(resp, &info) != nil {
+		return ""
+	}
+	return info.State
+}

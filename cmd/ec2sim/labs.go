@@ -228,6 +228,9 @@ func runExec(args []string) error {
 		return err
 	}
 	if _, err := os.Stat(hypervisor.NSPath(name, pos[0])); err != nil {
+		if state := instanceState(name, pos[0]); state != "" {
+			return fmt.Errorf("instance %s of lab %s is %s; it runs nothing (ec2sim instance start %s)", pos[0], name, state, pos[0])
+		}
 		return fmt.Errorf("lab %s has no instance %q", name, pos[0])
 	}
 	// Exec replaces this process: the command gets the terminal and its exit status is ours.
