@@ -41,13 +41,7 @@ func mustInside(t *testing.T, l *Lab, instance, script string) string {
 const canaryLab = `
 name: t
 hypervisor: {scrub: %v}
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  a:
+` + oneSubnet + `  a:
     subnet: main/a
     type: t3.nano
     volumes: [{device: xvdb, kind: instance-store, size: 16MiB}]
@@ -66,6 +60,29 @@ done`
 const findCanary = `n=0; for d in /dev/ec2mem0 /dev/xvda /dev/xvdb; do
   c=$(head -c 1048576 $d | grep -c CANARY-7f3a9); echo "$d $c"; n=$((n+c))
 done; test $n -eq 0`
+
+// oneSubnet is the VPC of most tests here, up to the instances.
+const oneSubnet = `vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+instances:
+`
+
+// planFor plans a lab called name from YAML text.
+func planFor(t *testing.T, name, yaml string) *Plan {
+	t.Helper()
+	sc, err := scenarios.Parse(name+".yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := NewPlan(sc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
 
 type extents struct{ mem, root, store pool.Extent }
 
@@ -245,13 +262,7 @@ func TestStopStartKeepsEBSAndIdentity(t *testing.T) {
 func TestIsolation(t *testing.T) {
 	l := upLab(t, "lc-iso", `
 name: t
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  a: {subnet: main/a, type: t3.nano}
+`+oneSubnet+`  a: {subnet: main/a, type: t3.nano}
   b: {subnet: main/a, volumes: [{device: xvdb, size: 4MiB}]}
 `)
 	bdisk := l.hv.machines["b"].disks[1].vol.Device()
@@ -306,25 +317,12 @@ with open("/dev/ec2mem0", "rb") as f:
 func TestPoolTooSmall(t *testing.T) {
 	needRoot(t)
 	name := uniqueName("lc-small")
-	sc, err := scenarios.Parse("small.yaml", []byte(`
+	plan := planFor(t, name, `
 name: t
 hypervisor: {memory_pool: 64MiB}
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  a: {subnet: main/a}
+`+oneSubnet+`  a: {subnet: main/a}
   b: {subnet: main/a}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := NewPlan(sc, name)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	l, err := Up(context.Background(), plan)
 	if err == nil {
 		l.Down()
@@ -366,23 +364,10 @@ func TestUpScrubsWhatACrashLeft(t *testing.T) {
 	if err := pl.Close(); err != nil { // the engine dies: state, devices and data stay
 		t.Fatal(err)
 	}
-	sc, err := scenarios.Parse("crash.yaml", []byte(`
+	plan := planFor(t, name, `
 name: t
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  a: {subnet: main/a}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := NewPlan(sc, name)
-	if err != nil {
-		t.Fatal(err)
-	}
+`+oneSubnet+`  a: {subnet: main/a}
+`)
 	l, err := Up(context.Background(), plan)
 	if err != nil {
 		t.Fatal(err)
@@ -418,13 +403,7 @@ func TestTypeSetsConntrackAllowance(t *testing.T) {
 		{"", map[string]int{"nano": 8192, "dflt": 16384, "big": 131072}},
 		{"settings: {conntrack: {allowance: 100}}\n", map[string]int{"nano": 100, "dflt": 100, "big": 100}},
 	} {
-		sc, err := scenarios.Parse("t.yaml", []byte("name: t\n"+tc.settings+`vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  nano: {subnet: main/a, type: t3.nano}
+		sc, err := scenarios.Parse("t.yaml", []byte("name: t\n"+tc.settings+oneSubnet+`  nano: {subnet: main/a, type: t3.nano}
   dflt: {subnet: main/a}
   big: {subnet: main/a, type: m5.large}
 `))
@@ -448,13 +427,7 @@ instances:
 func TestTypeInstanceStore(t *testing.T) {
 	l := upLab(t, "lc-m5d", `
 name: t
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  d: {subnet: main/a, type: m5d.large, volumes: [{device: nvme1n1, size: 1MiB}]}
+`+oneSubnet+`  d: {subnet: main/a, type: m5d.large, volumes: [{device: nvme1n1, size: 1MiB}]}
   e: {subnet: main/a, type: m5d.large, volumes: [{device: xvdb, kind: instance-store, size: 1MiB}]}
 `)
 	out := mustInside(t, l, "d", "blockdev --getsize64 /dev/nvme2n1")
@@ -472,13 +445,7 @@ func TestStartWithoutRoom(t *testing.T) {
 	l := upLab(t, "lc-room", `
 name: t
 hypervisor: {memory_pool: 64MiB}
-vpcs:
-  main:
-    cidr: 10.0.0.0/16
-    subnets:
-      a: {cidr: 10.0.1.0/24}
-instances:
-  a: {subnet: main/a}
+`+oneSubnet+`  a: {subnet: main/a}
   b: {subnet: main/a, state: stopped}
 `)
 	before := l.hv.pool.Stats()
