@@ -50,6 +50,9 @@ type hyper struct {
 	unsafe   bool
 	machines map[string]*machine
 	public   *publicPool // auto-assigned public IPs for instances that start again
+	// noLimits says why instance types cannot be enforced with cgroups on this machine; the
+	// instances then run without limits (and status says so) rather than not at all.
+	noLimits error
 }
 
 // machine is one instance's lifecycle state and resources.
@@ -100,6 +103,9 @@ func typeAllowance(in *scenarios.Instance, setting int) int {
 // newHyper opens the lab's pool and records every instance's type, volumes and initial state.
 func newHyper(p *Plan) (*hyper, error) {
 	h := &hyper{unsafe: !p.Scenario.Hypervisor.Scrub, machines: map[string]*machine{}, public: newPublicPool(p.Scenario)}
+	if _, err := hypervisor.CgroupSupport(); err != nil {
+		h.noLimits = err
+	}
 	for _, e := range p.State.ENIs {
 		if e.PublicIP.IsValid() {
 			h.public.used[e.PublicIP] = true
@@ -305,6 +311,9 @@ func (l *Lab) boot(m *machine) error {
 	ip := m.plan
 	st := l.Engine.State()
 	spec := hypervisor.InstanceSpec{Lab: l.Plan.Lab, Name: ip.Name, Hostname: ip.Hostname, Type: m.typ}
+	if l.hv.noLimits != nil {
+		spec.Type = nil
+	}
 	for k, idx := range ip.ENIs {
 		e := &st.ENIs[idx]
 		sub := &st.Subnets[e.Subnet]

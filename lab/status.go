@@ -90,6 +90,9 @@ func (l *Lab) Status() Status {
 	s.SecurityGroups = l.groupStatus()
 	if l.hv != nil {
 		s.Pool = l.hv.pool.String()
+		if l.hv.noLimits != nil {
+			s.Pool += fmt.Sprintf("; instance types NOT enforced (no cgroup limits): %v", l.hv.noLimits)
+		}
 		if l.hv.unsafe {
 			s.Unsafe = UnsafeWarning
 		}
