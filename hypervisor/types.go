@@ -52,6 +52,12 @@ type InstanceType struct {
 // instanceTypes is the table behind LookupType: real vCPUs, memory / MemoryScale.
 func instanceTypes() []InstanceType {
 	return []InstanceType{
+		// The previous T generation, still what most tutorials and old accounts use.
+		{Name: "t2.nano", VCPUs: 1, MemoryMiB: 512 / MemoryScale, ConntrackAllowance: 8192, PIDs: DefaultPIDs, BaselinePercent: 5},
+		{Name: "t2.micro", VCPUs: 1, MemoryMiB: 1024 / MemoryScale, ConntrackAllowance: 16384, PIDs: DefaultPIDs, BaselinePercent: 10},
+		{Name: "t2.small", VCPUs: 1, MemoryMiB: 2048 / MemoryScale, ConntrackAllowance: 32768, PIDs: DefaultPIDs, BaselinePercent: 20},
+		{Name: "t2.medium", VCPUs: 2, MemoryMiB: 4096 / MemoryScale, ConntrackAllowance: 65536, PIDs: DefaultPIDs, BaselinePercent: 20},
+		{Name: "t2.large", VCPUs: 2, MemoryMiB: 8192 / MemoryScale, ConntrackAllowance: 131072, PIDs: DefaultPIDs, BaselinePercent: 30},
 		{Name: "t3.nano", VCPUs: 2, MemoryMiB: 512 / MemoryScale, ConntrackAllowance: 8192, PIDs: DefaultPIDs, BaselinePercent: 5},
 		{Name: "t3.micro", VCPUs: 2, MemoryMiB: 1024 / MemoryScale, ConntrackAllowance: 16384, PIDs: DefaultPIDs, BaselinePercent: 10},
 		{Name: "t3.small", VCPUs: 2, MemoryMiB: 2048 / MemoryScale, ConntrackAllowance: 32768, PIDs: DefaultPIDs, BaselinePercent: 20},

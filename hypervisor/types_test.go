@@ -9,7 +9,7 @@ import (
 
 func TestLookupType(t *testing.T) {
 	// Real memory in GiB; the table must hold it divided by MemoryScale.
-	real := map[string]float64{"t3.nano": 0.5, "t3.micro": 1, "t3.small": 2, "t3.medium": 4, "t3.large": 8, "m5.large": 8, "m5d.large": 8, "c5.large": 4}
+	real := map[string]float64{"t2.nano": 0.5, "t2.micro": 1, "t2.small": 2, "t2.medium": 4, "t2.large": 8, "t3.nano": 0.5, "t3.micro": 1, "t3.small": 2, "t3.medium": 4, "t3.large": 8, "m5.large": 8, "m5d.large": 8, "c5.large": 4}
 	var names []string
 	prevAllowance := map[string]int{}
 	for _, ty := range Types() {
@@ -22,7 +22,11 @@ func TestLookupType(t *testing.T) {
 		if want := int(gib * 1024 / MemoryScale); ty.MemoryMiB != want {
 			t.Errorf("%s: %d MiB, want %d (%.1f GiB / %d)", ty.Name, ty.MemoryMiB, want, gib, MemoryScale)
 		}
-		if ty.VCPUs != 2 || ty.PIDs != DefaultPIDs || ty.ConntrackAllowance <= 0 {
+		wantVCPUs := 2
+		if v, ok := map[string]int{"t2.nano": 1, "t2.micro": 1, "t2.small": 1}[ty.Name]; ok {
+			wantVCPUs = v
+		}
+		if ty.VCPUs != wantVCPUs || ty.PIDs != DefaultPIDs || ty.ConntrackAllowance <= 0 {
 			t.Errorf("%s: %+v", ty.Name, ty)
 		}
 		if err := ty.Validate(); err != nil {

@@ -102,6 +102,20 @@ func (d *decoder) auditStep(v *yaml.Node, what string) *AuditStep {
 	return a
 }
 
+// DefaultInstanceType is the type of an instance whose scenario gives none.
+const DefaultInstanceType = hypervisor.DefaultTypeName
+
+// CheckInstanceType says whether ec2sim models instance type name ("" is the default type); the
+// error lists the types it does. Importers use it to fall back to the default, with a note,
+// for a type of a real account that the table lacks.
+func CheckInstanceType(name string) error {
+	if name == "" {
+		return nil
+	}
+	_, err := hypervisor.LookupType(name)
+	return err
+}
+
 // lifecycle validates an instance's type, initial state and volumes.
 func (v *validator) lifecycle(in *Instance) {
 	what := "instance " + in.Name

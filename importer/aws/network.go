@@ -97,6 +97,10 @@ func (c *converter) instancesFrom() {
 		}
 		slices.SortStableFunc(enis, func(a, b item[awsENI]) int { return deviceIndex(a.v) - deviceIndex(b.v) })
 		in := &scenarios.Instance{Name: c.name("instances", "instance", nameTag(v.Tags), v.InstanceID, it.src), Type: v.InstanceType}
+		if scenarios.CheckInstanceType(in.Type) != nil {
+			c.rep.Warnings = append(c.rep.Warnings, fmt.Sprintf("instance %s: type %s is not one ec2sim models; it runs as the default, %s", v.InstanceID, in.Type, scenarios.DefaultInstanceType))
+			in.Type = ""
+		}
 		ok := true
 		for k, e := range enis {
 			eni, good := c.eni(e, in.Name, k)

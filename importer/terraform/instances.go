@@ -23,6 +23,10 @@ type placed struct {
 
 func (b *builder) addInstance(r *resource) {
 	in := &scenarios.Instance{Name: b.name("instance", r), Type: str(r.Values, "instance_type")}
+	if scenarios.CheckInstanceType(in.Type) != nil {
+		b.rep.note(r.Addr, "instance_type %s is not one ec2sim models; the instance runs as the default, %s", in.Type, scenarios.DefaultInstanceType)
+		in.Type = ""
+	}
 	blocks := objects(r.Values, "network_interface")
 	if len(blocks) == 0 {
 		if r.Values["subnet_id"] == nil && !unknown(r.Unknown, "subnet_id") && len(references(expression(r.cfgExprs(), "subnet_id"))) == 0 {
