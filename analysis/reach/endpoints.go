@@ -66,14 +66,17 @@ func addBounds(b *bounds, rules []portRule, proto int, peer netip.Addr) {
 	}
 }
 
-// endpoints lists the plan's endpoints in scenario order: instances (every ENI), internet hosts,
-// on-premises hosts.
+// endpoints lists the plan's endpoints in scenario order: instances (every ENI of a running
+// instance), internet hosts, on-premises hosts.
 func endpoints(p *lab.Plan) []*Endpoint {
 	st, sc := p.State, p.Scenario
 	var out []*Endpoint
 	for _, ip := range p.Instances {
 		for k, idx := range ip.ENIs {
 			e := &st.ENIs[idx]
+			if !e.Present {
+				continue // a stopped or terminated instance: nothing reaches it, it sends nothing
+			}
 			name := ip.Name
 			if k > 0 {
 				name = fmt.Sprintf("%s.%s", ip.Name, e.Name)
