@@ -143,6 +143,9 @@ func WriteSummaryStyle(w io.Writer, results []*FileResult, st Style) {
 		if r.ClockSpeed != 0 {
 			res += fmt.Sprintf(" (clock %gx)", r.ClockSpeed)
 		}
+		if r.Unsafe != "" {
+			res += " (UNSAFE)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.1fs\n", res, r.Scenario, r.File, p, f, r.Duration.Seconds())
 	}
 	tw.Flush()
