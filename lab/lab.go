@@ -180,6 +180,9 @@ func (l *Lab) Down() error {
 		errs = append(errs, err)
 	}
 	if l.hv != nil {
+		if err := drainPool(l.hv.pool); err != nil && !errors.Is(err, pool.ErrClosed) {
+			errs = append(errs, fmt.Errorf("hypervisor pool: %w", err))
+		}
 		if err := l.hv.pool.Destroy(); err != nil && !errors.Is(err, pool.ErrClosed) {
 			errs = append(errs, fmt.Errorf("hypervisor pool: %w", err))
 		}

@@ -84,7 +84,7 @@ func openPool(p *Plan) (*pool.Pool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lab %s: the pool left by an earlier run in %s: %w (ec2sim down %s removes it)", p.Lab, dir, err, p.Lab)
 		}
-		if err := releaseAll(old); err != nil {
+		if err := drainPool(old); err != nil {
 			return nil, errors.Join(fmt.Errorf("lab %s: scrubbing what an earlier run left in %s: %w", p.Lab, dir, err), old.Close())
 		}
 		if s := old.Stats(); s.MemoryBytes == mem && s.DiskBytes == disk {
@@ -101,14 +101,18 @@ func openPool(p *Plan) (*pool.Pool, error) {
 	return pl, nil
 }
 
-// releaseAll scrubs and frees every grant and volume of a pool.
-func releaseAll(pl *pool.Pool) error {
+// drainPool scrubs and frees every grant and volume of a pool, waiting up to busyWait in all
+// for devices that are still open: a process of a dying instance, or udev probing a loop
+// device it has just seen. Down drains before it destroys, so that no device, and so not the
+// pool's tmpfs, is left held.
+func drainPool(pl *pool.Pool) error {
+	deadline := time.Now().Add(busyWait)
 	var errs []error
 	for _, g := range pl.MemoryGrants() {
-		errs = append(errs, pl.FreeMemory(g))
+		errs = append(errs, retryUntil(deadline, func() error { return pl.FreeMemory(g) }))
 	}
 	for _, v := range pl.Volumes() {
-		errs = append(errs, pl.ReleaseVolume(v))
+		errs = append(errs, retryUntil(deadline, func() error { return pl.ReleaseVolume(v) }))
 	}
 	return errors.Join(errs...)
 }
@@ -135,8 +139,10 @@ func destroyPool(name string) error {
 }
 
 // retryBusy runs fn until it stops failing with pool.ErrBusy or busyWait has passed.
-func retryBusy(fn func() error) error {
-	deadline := time.Now().Add(busyWait)
+func retryBusy(fn func() error) error { return retryUntil(time.Now().Add(busyWait), fn) }
+
+// retryUntil runs fn until it stops failing with pool.ErrBusy or the deadline has passed.
+func retryUntil(deadline time.Time, fn func() error) error {
 	for {
 		err := fn()
 		if !errors.Is(err, pool.ErrBusy) || time.Now().After(deadline) {
