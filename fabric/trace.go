@@ -195,7 +195,7 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 		return res, nil
 	}
 	applyForward(tr, s.From, &v)
-	back := replySpec(s, &p, &v, nextHop)
+	back := replySpec(st, s, &p, &v, nextHop)
 	rp, err := synthetic(st, back, replyFlags)
 	if err != nil {
 		return nil, err
@@ -216,23 +216,71 @@ func TraceWithRoutes(st *State, s TraceSpec, nextHop func(eni uint32, dst netip.
 func PathOf(st *State, v *Verdict) PathResult { return pathResult(st, v) }
 
 // replySpec is the reply as the receiver's kernel sends it: from the address it saw the packet
-// arrive on to the address it came from (after the gateway's translation, if any).
-func replySpec(s TraceSpec, p *packet.Parsed, v *Verdict, nextHop func(eni uint32, dst netip.Addr) netip.Addr) TraceSpec {
+// arrive on to the address it came from (after the gateway's translation, if any), out of the
+// ENI the kernel's routes pick for that address (replyENI).
+func replySpec(st *State, s TraceSpec, p *packet.Parsed, v *Verdict, nextHop func(eni uint32, dst netip.Addr) netip.Addr) TraceSpec {
 	back := TraceSpec{From: v.Out, Src: p.Dst, Dst: p.Src, Proto: s.Proto, SrcPort: s.DstPort, DstPort: s.SrcPort}
+	if v.SetSrc.IsValid() {
+		back.Dst = v.SetSrc
+	}
+	back.From = replyENI(st, v.Out, back.Dst)
 	if nextHop != nil {
-		back.NextHop = nextHop(v.Out, back.Dst)
+		back.NextHop = nextHop(back.From, back.Dst)
 	}
 	if v.SetDst.IsValid() {
 		back.Src = v.SetDst
-	}
-	if v.SetSrc.IsValid() {
-		back.Dst = v.SetSrc
 	}
 	if s.Proto == 1 {
 		back.SrcPort = s.SrcPort
 	}
 	natReturn(&back, v)
 	return back
+}
+
+// replyENI is the ENI a multi-homed instance answers from when a packet for it arrived on ENI
+// at: as its kernel routes the reply to dst, not necessarily the ENI the request came in on.
+// Each ENI has the connected route of its subnet, and eth0 alone carries the default route
+// (lab plans ENISpec.Default for eth0), so the reply leaves the ENI whose subnet holds dst
+// (the most specific, at on a tie) or else eth0. The reply keeps the address the request was
+// sent to, so an answer that leaves another ENI with the check on is dropped as spoofed, as the
+// engine drops the real one. A lab plans an instance's ENIs next to each other, which bounds
+// the search; routes that user data adds are not seen here (a running lab's nextHop is asked
+// for the gateway only).
+func replyENI(st *State, at uint32, dst netip.Addr) uint32 {
+	e := &st.ENIs[at]
+	if e.Kind != KindInstance {
+		return at
+	}
+	lo, hi := at, at
+	for lo > 0 && st.ENIs[lo-1].Kind == KindInstance && st.ENIs[lo-1].Instance == e.Instance {
+		lo--
+	}
+	for int(hi)+1 < len(st.ENIs) && st.ENIs[hi+1].Kind == KindInstance && st.ENIs[hi+1].Instance == e.Instance {
+		hi++
+	}
+	if lo == hi {
+		return at
+	}
+	best, bits, eth0 := NoENI, -1, NoENI
+	for i := lo; i <= hi; i++ {
+		c := &st.ENIs[i]
+		if !c.Present {
+			continue
+		}
+		if c.Name == "eth0" {
+			eth0 = i
+		}
+		if cidr := st.Subnets[c.Subnet].CIDR; cidr.Contains(dst) && (cidr.Bits() > bits || (cidr.Bits() == bits && i == at)) {
+			best, bits = i, cidr.Bits()
+		}
+	}
+	switch {
+	case best != NoENI:
+		return best
+	case eth0 != NoENI:
+		return eth0
+	}
+	return at
 }
 
 // atAppliance reports whether a delivered packet went to an instance that does not hold its
@@ -282,6 +330,9 @@ type Outcome struct {
 type TraceScratch struct {
 	tables   []*sgengine.Conntrack
 	from, to *sgengine.Conntrack
+	// other is the table of the ENI a multi-homed receiver answers from when that is not the
+	// one the request arrived on (replyENI).
+	other *sgengine.Conntrack
 	// nat are the NAT gateways' scratch tables (natgwstage.go), made again after a packet
 	// used them.
 	nat []*natgw.Table
@@ -351,7 +402,16 @@ func QuickTrace(st *State, s TraceSpec, sc *TraceScratch) (Outcome, error) {
 		return out, nil
 	}
 	applyForward(tr, s.From, &v)
-	back := replySpec(s, &p, &v, sc.NextHop)
+	back := replySpec(st, s, &p, &v, sc.NextHop)
+	if tables[back.From] == nil {
+		// A multi-homed receiver answering out of another ENI: that ENI tracks nothing of
+		// this flow yet.
+		if sc.other == nil {
+			sc.other = sgengine.NewConntrack()
+		}
+		tables[back.From] = sc.other
+		defer sc.other.Reset()
+	}
 	rp, err := synthetic(st, back, replyFlags)
 	if err != nil {
 		return out, err

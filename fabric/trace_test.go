@@ -137,3 +137,61 @@ func TestMiddleboxCaveat(t *testing.T) {
 		}
 	}
 }
+
+// A multi-homed instance answers out of the ENI its routes pick, not the one the request came
+// in on: db (subnet b) reaches router's eth0 address across the VPC router, and router's reply
+// to db leaves eth1 (its subnet holds db) with eth0's address — dropped as spoofed while eth1's
+// check is on, delivered when it is off. The same request from web (subnet a) is answered out
+// of eth0 either way.
+func TestTraceReplyLeavesTheRoutedENI(t *testing.T) {
+	st := testState(t)
+	st.ENIs[3].Instance, st.ENIs[4].Instance = "router", "router"
+	st.ENIs[4].Name = "eth1"
+	any4 := netip.MustParsePrefix("0.0.0.0/0")
+	cfg := &sgengine.Config{Groups: []sgengine.Group{{ID: "sg-all", Name: "all",
+		Ingress: []sgengine.Rule{{Proto: -1, CIDR: any4}}, Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}}}}
+	for i, e := range st.ENIs {
+		cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: []string{"sg-all"}, PrivateIPs: e.Identity.Addrs})
+	}
+	pol, err := sgengine.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = st.WithPolicy(pol)
+	router0 := netip.MustParseAddr("10.0.1.5")
+	for _, c := range []struct {
+		from      uint32
+		checkOff  bool
+		returnsOK bool
+	}{
+		{from: 2, returnsOK: false}, // db: the reply leaves eth1 with eth0's address
+		{from: 2, checkOff: true, returnsOK: true},
+		{from: 0, returnsOK: true}, // web: same subnet as eth0, the reply leaves eth0
+	} {
+		s := st
+		if c.checkOff {
+			if s, err = st.WithSourceDestCheck(4, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spec := TraceSpec{From: c.from, Dst: router0, Proto: 6, SrcPort: 40000, DstPort: 22}
+		res, err := Trace(s, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Forward.Reachable || res.Return == nil {
+			t.Fatalf("from %d: forward %+v", c.from, res.Forward)
+		}
+		if res.Return.Reachable != c.returnsOK {
+			t.Errorf("from %d, eth1 check off %v: return reachable %v, want %v: %s", c.from, c.checkOff, res.Return.Reachable, c.returnsOK, hopsText(res.Return.Hops))
+		}
+		var sc TraceScratch
+		out, err := QuickTrace(s, spec, &sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Return != c.returnsOK {
+			t.Errorf("from %d, eth1 check off %v: QuickTrace return %v, want %v", c.from, c.checkOff, out.Return, c.returnsOK)
+		}
+	}
+}

@@ -43,9 +43,9 @@ func (c *Check) Agrees() bool { return c.Error == "" && c.Analysis == c.Engine }
 type VerifyResult struct {
 	Checks []Check `json:"checks"`
 	// Skipped counts what was not probed: cells whose outcome depends on the source port the
-	// kernel picks or on an appliance's forwarding, every cell from or to an instance with
-	// several ENIs (its kernel picks the interface it sends and answers from), on-premises hosts (nothing in the lab answers for them), and probes left
-	// out by MaxProbes.
+	// kernel picks or on an appliance's forwarding, every cell from an instance with several
+	// ENIs (its kernel picks the interface it sends from), on-premises hosts (nothing in the
+	// lab answers for them), and probes left out by MaxProbes.
 	Skipped       int     `json:"skipped"`
 	Disagreements []Check `json:"disagreements"`
 }
@@ -82,10 +82,10 @@ func Verify(ctx context.Context, l *lab.Lab, o Options, vo VerifyOptions) (*Resu
 	}
 	for _, c := range res.Cells {
 		a, b := c.from, c.to
-		// An instance with several ENIs sends, and answers, out of the one its kernel's routes
-		// pick, not necessarily the one the cell stands for; the analysis (like fabric.Trace)
-		// sends the reply back out of the ENI the packet arrived on.
-		multi := (a.Kind == KindInstance && enis[a.Instance] > 1) || (b.Kind == KindInstance && enis[b.Instance] > 1)
+		// An instance with several ENIs sends out of the one its kernel's routes pick, not
+		// necessarily the one the cell stands for. (Its answers are modelled: fabric's trace
+		// sends a reply out of the ENI the receiver's routes pick.)
+		multi := a.Kind == KindInstance && enis[a.Instance] > 1
 		if c.Note != "" || !a.Primary || !b.Primary || b.Kind == KindOnPrem || multi {
 			vr.Skipped++
 			continue
