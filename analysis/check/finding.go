@@ -1,0 +1,156 @@
+package check
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// Severity ranks findings. The zero value is Info, the least severe.
+type Severity int
+
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+)
+
+var severityNames = [...]string{Info: "info", Low: "low", Medium: "medium", High: "high"}
+
+func (s Severity) String() string {
+	if s >= 0 && int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// ParseSeverity reads a severity name: info, low, medium or high (any case).
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("severity %q: want one of %s", s, strings.Join(severityNames[:], ", "))
+}
+
+// MarshalText writes the severity's name, so JSON carries "high", not 3.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads what MarshalText writes.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	*s = v
+	return err
+}
+
+// Finding is one problem with the rule set.
+type Finding struct {
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	// Object names what the finding is about, qualified so that it is unique in the scenario:
+	// "security group main/web ingress rule 2", "network ACL main/web-acl egress rule 120".
+	Object  string        `json:"object"`
+	Pos     scenarios.Pos `json:"-"`
+	Message string        `json:"message"`
+	Fix     string        `json:"fix"`
+}
+
+// MarshalJSON flattens Pos into file, line and col.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	return json.Marshal(struct {
+		plain
+		File string `json:"file"`
+		Line int    `json:"line"`
+		Col  int    `json:"col"`
+	}{plain(f), f.Pos.File, f.Pos.Line, f.Pos.Col})
+}
+
+// Kind is one kind of finding: its id, default severity and a description for humans and for
+// SARIF's rule metadata.
+type Kind struct {
+	ID       string
+	Severity Severity
+	Title    string // one line
+	Help     string // why it matters, and where the rule comes from
+}
+
+// Catalog lists every kind of finding, in id order. Ids are stable: a kind is never renumbered
+// or given another meaning.
+func Catalog() []Kind {
+	return []Kind{
+		{"EC2SIM-FILE-001", Info, "the loader changed a value in the file",
+			"The scenario loader canonicalised a value as AWS's API would (for example a CIDR with host bits set); the file does not say what is enforced."},
+		{"EC2SIM-NACL-001", Medium, "network ACL admits SSH or RDP from the whole internet",
+			"An inbound rule with 0.0.0.0/0 or ::/0 is the first match for tcp/22, tcp/3389 or udp/3389 from some address (AWS Config nacl-no-unrestricted-ssh-rdp, Security Hub EC2.21). A deny with a lower number removes the finding."},
+		{"EC2SIM-NACL-002", Medium, "network ACL rule shadowed by an earlier rule with the opposite action",
+			"A lower-numbered rule matches every packet this rule matches and does the opposite, so this rule never takes effect: what it was written to allow (or deny) is decided otherwise."},
+		{"EC2SIM-NACL-003", Low, "network ACL rule redundant: an earlier rule does the same",
+			"A lower-numbered rule with the same action matches every packet this rule matches, so removing it changes nothing; it takes one of the 20 rules a direction may have."},
+		{"EC2SIM-NACL-004", Low, "network ACL rule can never match",
+			"Every packet the rule could match is taken by some lower-numbered rule (no single one covers it), so the rule has no effect."},
+		{"EC2SIM-NACL-005", Medium, "network ACL lets a service in (or out) but no replies back",
+			"Network ACLs are stateless: replies to an allowed connection need a rule for the client's ephemeral ports in the other direction (aws-semantics.md §1.3). None of those ports is allowed, so the service cannot work across the subnet boundary."},
+		{"EC2SIM-NACL-006", Low, "network ACL allows replies on only part of the ephemeral range",
+			"Clients pick source ports from different ranges: Linux 32768-60999, Windows 49152-65535, NAT gateways and ELB 1024-65535 (aws-semantics.md §1.3). Replies to the ports the ACL does not allow are dropped, so some clients hang."},
+		{"EC2SIM-NACL-007", Info, "network ACL associated with no subnet",
+			"A custom network ACL that no subnet uses has no effect; it is either left over or was meant to be associated."},
+		{"EC2SIM-NET-001", Medium, "public IP address in a private subnet",
+			"The subnet's route table has no route to an internet gateway, so a public or Elastic IP there is unreachable today, and becomes reachable the moment someone adds a default route; map_public_ip_on_launch in a private subnet hands such addresses out."},
+		{"EC2SIM-PL-001", Low, "rule references an empty prefix list",
+			"A prefix list without entries matches nothing, so the rule has no effect until entries are added (and then changes behaviour without a rule change)."},
+		{"EC2SIM-PL-002", Info, "prefix list referenced by no rule", "The prefix list is unused."},
+		{"EC2SIM-RULE-001", Low, "rule's protocol belongs to the other address family",
+			"ICMP (1) with an IPv6 CIDR or ICMPv6 (58) with an IPv4 CIDR matches no real traffic: ICMPv6 exists only over IPv6 and ICMP only over IPv4."},
+		{"EC2SIM-SG-001", High, "security group admits SSH or RDP from the whole internet",
+			"An ingress rule from 0.0.0.0/0, ::/0 or a prefix list holding them admits tcp/22, tcp/3389 or udp/3389, directly, through a port range or through all traffic (CIS AWS Foundations 5.2/5.3, Security Hub EC2.13/EC2.14)."},
+		{"EC2SIM-SG-002", Medium, "default security group allows traffic",
+			"AWS and CIS (5.4, Security Hub EC2.2) recommend that every VPC's default group restricts all traffic, so that a resource launched without a group gets no access by accident. Security Hub rates this High; ec2sim uses Medium because the default rules admit only the group's own members."},
+		{"EC2SIM-SG-003", Low, "redundant security group rule",
+			"Another rule of the group in the same direction admits everything this rule admits (exact duplicates the loader already rejects, as AWS does with InvalidPermission.Duplicate); security groups apply the most permissive rule, so this one adds nothing but a place in the 60-rule quota."},
+		{"EC2SIM-SG-004", Low, "security group attached to nothing",
+			"No ENI uses the group, so its rules have no effect; unused groups hide which rules are live."},
+		{"EC2SIM-SG-005", Low, "rule references a security group that no ENI uses",
+			"A group reference matches the private addresses of the ENIs in the referenced group; that group has none, so the rule matches nothing."},
+		{"EC2SIM-SG-006", Medium, "security group admits the whole internet to ports other than 80 and 443",
+			"An ingress rule from 0.0.0.0/0 or ::/0 opens ports beyond HTTP and HTTPS (Security Hub EC2.18); databases and admin ports should admit known sources or groups only."},
+	}
+}
+
+// kind returns the catalog entry for id; the ids used in this package are all in the catalog
+// (a test checks that).
+func kind(id string) Kind {
+	for _, k := range Catalog() {
+		if k.ID == id {
+			return k
+		}
+	}
+	return Kind{ID: id}
+}
+
+// sortFindings orders findings most severe first, then by file position, then id and object, so
+// that output is stable.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Pos.File, b.Pos.File),
+			cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col),
+			cmp.Compare(a.ID, b.ID), cmp.Compare(a.Object, b.Object))
+	})
+}
+
+// AtLeast returns the findings of severity min or more, in order.
+func AtLeast(fs []Finding, min Severity) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Severity >= min {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+package check
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// sgRule is what one security group rule admits: a protocol, its ports or ICMP type and code,
+// and a set of peers (addresses, or the members of a group).
+type sgRule struct {
+	proto int // -1 all
+	// lo and hi bound the port for tcp and udp.
+	lo, hi int
+	// typ and code restrict icmp and icmpv6; -1 is any.
+	typ, code int
+	group     string  // the peers are this group's members
+	peers     addrSet // otherwise these addresses
+}
+
+func portRange(proto int) bool { return proto == scenarios.ProtoTCP || proto == scenarios.ProtoUDP }
+func icmpLike(proto int) bool  { return proto == scenarios.ProtoICMP || proto == scenarios.ProtoICMPv6 }
+
+// compileRule resolves a rule's peers through the scenario's prefix lists.
+func compileRule(sc *scenarios.Scenario, r *scenarios.Rule) sgRule {
+	c := sgRule{proto: r.Proto, lo: r.FromPort, hi: r.ToPort, typ: r.FromPort, code: r.ToPort, group: r.Group}
+	switch {
+	case r.CIDR.IsValid():
+		c.peers = setOf(r.CIDR)
+	case r.PrefixList != "":
+		if pl := sc.PrefixList(r.PrefixList); pl != nil {
+			c.peers = setOf(pl.Entries...)
+		}
+	}
+	return c
+}
+
+// empty reports whether the rule can match no peer at all.
+func (r *sgRule) empty() bool { return r.group == "" && len(r.peers) == 0 }
+
+// admits reports whether the rule admits a packet of proto to port (tcp, udp) from some peer.
+func (r *sgRule) admits(proto, port int) bool {
+	switch {
+	case r.proto == scenarios.ProtoAll:
+		return true
+	case r.proto != proto:
+		return false
+	case portRange(proto):
+		return r.lo <= port && port <= r.hi
+	}
+	return true
+}
+
+// contains reports whether a admits everything b admits. vpcCIDR holds every member of a group,
+// so a group reference is contained in a CIDR rule that covers the VPC.
+func (a *sgRule) contains(b *sgRule, vpcCIDR netip.Prefix) bool {
+	if a.proto != scenarios.ProtoAll {
+		if a.proto != b.proto {
+			return false
+		}
+		switch {
+		case portRange(a.proto):
+			if a.lo > b.lo || b.hi > a.hi {
+				return false
+			}
+		case icmpLike(a.proto):
+			if a.typ != -1 && (a.typ != b.typ || a.code != -1 && a.code != b.code) {
+				return false
+			}
+		}
+	}
+	switch {
+	case b.group != "":
+		return a.group == b.group || a.group == "" && a.peers.covers(setOf(vpcCIDR))
+	case a.group != "":
+		return false
+	}
+	return a.peers.covers(b.peers)
+}
+
+// securityGroup reports the findings about one group and its rules.
+func (r *report) securityGroup(v *scenarios.VPC, g *scenarios.SecurityGroup) {
+	name := "security group " + v.Name + "/" + g.Name
+	attached := r.members[v.Name+"/"+g.Name] > 0
+	if g.Name == scenarios.DefaultGroup {
+		if n := len(g.Ingress) + len(g.Egress); n > 0 {
+			how := fmt.Sprintf("it has %d ingress and %d egress rules", len(g.Ingress), len(g.Egress))
+			if g.IngressDefaulted || g.Implicit {
+				how = "it has AWS's default rules (all traffic from its own members, all IPv4 out)"
+			}
+			r.addf("EC2SIM-SG-002", g.Pos, name, "declare it with no rules (security_groups: {default: {ingress: [], egress: []}}) and give every ENI a group of its own",
+				"the default security group of vpc %s allows traffic: %s", v.Name, how)
+		}
+	} else if !attached {
+		r.addf("EC2SIM-SG-004", g.Pos, name, "delete the group, or list it in the security_groups of the ENIs it was meant for",
+			"security group %s/%s is attached to no ENI", v.Name, g.Name)
+	}
+	for _, dir := range []struct {
+		name  string
+		rules []*scenarios.Rule
+	}{{"ingress", g.Ingress}, {"egress", g.Egress}} {
+		compiled := make([]sgRule, len(dir.rules))
+		for i, rl := range dir.rules {
+			compiled[i] = compileRule(r.sc, rl)
+		}
+		for i := range dir.rules {
+			obj := fmt.Sprintf("%s %s rule %d", name, dir.name, i+1)
+			r.sgRule(v, attached, dir.name, obj, dir.rules, compiled, i)
+		}
+	}
+}
+
+// sgRule reports the findings about rule i of one direction of a group.
+func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list []*scenarios.Rule, rules []sgRule, i int) {
+	rl, c := list[i], &rules[i]
+	text := rl.String()
+	if pl := r.sc.PrefixList(rl.PrefixList); pl != nil && len(pl.Entries) == 0 {
+		r.addf("EC2SIM-PL-001", rl.Pos, obj, "add entries to prefix list "+pl.Name+", or delete the rule",
+			"%s references prefix list %s, which has no entries: the rule matches nothing", text, pl.Name)
+	}
+	if rl.Group != "" && attached && r.members[v.Name+"/"+rl.Group] == 0 {
+		r.addf("EC2SIM-SG-005", rl.Pos, obj, "attach group "+rl.Group+" to the ENIs it stands for, or delete the rule",
+			"%s references group %s, which no ENI uses: the rule matches nothing", text, rl.Group)
+	}
+	if fam, ok := peerFamily(r.sc, rl); ok && (rl.Proto == scenarios.ProtoICMP && fam == 6 || rl.Proto == scenarios.ProtoICMPv6 && fam == 4) {
+		r.addf("EC2SIM-RULE-001", rl.Pos, obj, "use icmp with IPv4 peers and icmpv6 with IPv6 peers",
+			"%s pairs protocol %s with IPv%d peers: it matches no real traffic", text, scenarios.ProtoName(rl.Proto), fam)
+	}
+	if dir == "ingress" && c.peers.world() {
+		var admin []string
+		for _, p := range []struct{ proto, port int }{{scenarios.ProtoTCP, 22}, {scenarios.ProtoTCP, 3389}, {scenarios.ProtoUDP, 3389}} {
+			if c.admits(p.proto, p.port) {
+				admin = append(admin, fmt.Sprintf("%s/%d", scenarios.ProtoName(p.proto), p.port))
+			}
+		}
+		switch {
+		case len(admin) > 0:
+			r.addf("EC2SIM-SG-001", rl.Pos, obj, "admit SSH and RDP from known CIDRs or a group only (or use Session Manager / EC2 Instance Connect endpoints)",
+				"%s admits %s from the whole internet", text, strings.Join(admin, " and "))
+		case !icmpLike(rl.Proto) && !(portRange(rl.Proto) && rl.FromPort == rl.ToPort && (rl.FromPort == 80 || rl.FromPort == 443)):
+			r.addf("EC2SIM-SG-006", rl.Pos, obj, "narrow the source to the clients that need the service, or reference their group",
+				"%s admits the whole internet to more than HTTP and HTTPS", text)
+		}
+	}
+	if c.empty() {
+		return
+	}
+	for j := range rules {
+		o := &rules[j]
+		if j == i || o.empty() || !o.contains(c, v.CIDR) {
+			continue
+		}
+		if c.contains(o, v.CIDR) && j > i {
+			continue // equivalent rules: report the later one only
+		}
+		r.addf("EC2SIM-SG-003", rl.Pos, obj, "delete the rule, or narrow the broader one if this one says what was meant",
+			"%s admits nothing that %s rule %d (%s) does not already admit", text, dir, j+1, list[j])
+		return
+	}
+}
+
+// peerFamily is 4 or 6, the address family of the rule's peers; false for a group reference or
+// an empty prefix list.
+func peerFamily(sc *scenarios.Scenario, r *scenarios.Rule) (int, bool) {
+	var a netip.Addr
+	switch {
+	case r.CIDR.IsValid():
+		a = r.CIDR.Addr()
+	case r.PrefixList != "":
+		pl := sc.PrefixList(r.PrefixList)
+		if pl == nil || len(pl.Entries) == 0 {
+			return 0, false
+		}
+		a = pl.Entries[0].Addr()
+	default:
+		return 0, false
+	}
+	if a.Is4() {
+		return 4, true
+	}
+	return 6, true
+}
