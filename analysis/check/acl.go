@@ -179,7 +179,7 @@ func (w *witnesses) each(egress bool, f func(p *nacl.Packet)) {
 
 // liveRules returns the numbers of the rules of one direction and family that are the first
 // match of some packet, as the compiled evaluator decides.
-func liveRules(c *nacl.Compiled, egress bool, rules []nacl.Entry, w *witnesses) map[int]bool {
+func liveRules(c *nacl.Compiled, egress bool, w *witnesses) map[int]bool {
 	live := map[int]bool{}
 	w.each(egress, func(p *nacl.Packet) {
 		if r := c.Evaluate(egress, p); !r.Implicit {
@@ -236,9 +236,9 @@ func (r *report) networkACL(v *scenarios.VPC, a *scenarios.NetworkACL, used bool
 		w := witnessesOf(v6, in, out)
 		for _, rules := range [][]nacl.Entry{in, out} {
 			for i := range rules {
-				if fam, v6 := familyMismatch(&rules[i]); fam != "" {
-					r.addf("EC2SIM-RULE-001", k.at(&rules[i]), k.object(&rules[i]), "use icmp with IPv4 CIDRs and icmpv6 with IPv6 CIDRs",
-						"%s pairs protocol %s with an IPv%d CIDR: it matches no real traffic", rules[i], fam, v6)
+				if proto, fam := familyMismatch(&rules[i]); proto != "" {
+					r.addf("EC2SIM-NACL-008", k.at(&rules[i]), k.object(&rules[i]), "use icmp with IPv4 CIDRs and icmpv6 with IPv6 CIDRs",
+						"%s pairs protocol %s with an IPv%d CIDR: it matches no real traffic", rules[i], proto, fam)
 				}
 			}
 		}
@@ -264,7 +264,7 @@ func familyMismatch(e *nacl.Entry) (string, int) {
 
 // deadRules reports the rules of one direction and family that are never the first match.
 func (k *aclCheck) deadRules(rules []nacl.Entry, egress bool, w *witnesses) {
-	live := liveRules(k.c, egress, rules, w)
+	live := liveRules(k.c, egress, w)
 	for i := range rules {
 		e := &rules[i]
 		if live[e.Number] {

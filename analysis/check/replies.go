@@ -75,9 +75,35 @@ func serviceRule(e *nacl.Entry) bool {
 	return e.FromPort < 1024 || e.ToPort-e.FromPort < 1000
 }
 
+// echo is ping in one family: the request's ICMP protocol and type and the reply's type.
+type echo struct {
+	proto          uint8
+	request, reply uint8
+}
+
+// echoOf returns the ping an allow rule admits, if it admits one: an ICMP rule for echo
+// requests (or every type) of its own family, or an all-traffic rule.
+func echoOf(e *nacl.Entry) (echo, bool) {
+	ping := echo{nacl.ProtoICMP, 8, 0}
+	if e.IPv6() {
+		ping = echo{nacl.ProtoICMPv6, 128, 129}
+	}
+	switch {
+	case e.Action != nacl.Allow:
+		return echo{}, false
+	case e.Proto == nacl.ProtoAll:
+		return ping, true
+	case int(ping.proto) == e.Proto && (e.ICMPType == -1 || e.ICMPType == int(ping.request)) && e.ICMPCode <= 0:
+		return ping, true
+	}
+	return echo{}, false
+}
+
 // replies reports services that one direction allows while the other direction denies the
-// replies to the client's ephemeral ports. rules are the direction that admits the service
-// (inbound when egress is false), back the other one.
+// replies: to the client's ephemeral ports for tcp and udp, the echo reply for ping. rules are
+// the direction that admits the service (inbound when egress is false), back the other one.
+// An all-traffic rule is checked for tcp and ping; udp only where a rule names a udp service,
+// since much udp traffic (syslog, statsd) expects no reply.
 func (k *aclCheck) replies(rules, back []nacl.Entry, egress bool, w *witnesses) {
 	lo, hi := anyClientLo, anyClientHi
 	clients := "clients (1024-65535: ELB, NAT gateways, Windows and Linux all fall in it)"
@@ -94,48 +120,94 @@ func (k *aclCheck) replies(rules, back []nacl.Entry, egress bool, w *witnesses) 
 			ports = append(ports, p)
 		}
 	}
+	dir, backDir := "inbound", "outbound"
+	if egress {
+		dir, backDir = "outbound", "inbound"
+	}
 	for i := range rules {
 		s := &rules[i]
-		if !serviceRule(s) {
+		if serviceRule(s) || s.Action == nacl.Allow && s.Proto == nacl.ProtoAll {
+			k.portReplies(s, egress, w, ports, lo, hi, clients, dir, backDir)
+		}
+		if ping, ok := echoOf(s); ok {
+			k.echoReplies(s, ping, egress, w, dir, backDir)
+		}
+	}
+}
+
+// portReplies reports a tcp or udp service rule (or an all-traffic rule, for tcp) whose replies
+// to the ephemeral ports lo-hi the other direction denies, in whole or in part.
+func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports []int, lo, hi int, clients, dir, backDir string) {
+	proto := s.Proto
+	if proto == nacl.ProtoAll {
+		proto = nacl.ProtoTCP
+	}
+	var worst []span16
+	var peer netip.Addr
+	var port int
+	for _, a := range w.addrs {
+		if !s.CIDR.Contains(a) {
 			continue
 		}
-		var worst []span16
-		var peer netip.Addr
-		var port int
-		for _, a := range w.addrs {
-			if !s.CIDR.Contains(a) {
-				continue
-			}
-			sp, ok := k.serviceFrom(s, a, egress, w)
-			if !ok {
-				continue
-			}
-			denied := k.deniedReplies(s, a, !egress, ports, hi)
-			if total(denied) > total(worst) {
-				worst, peer, port = denied, a, sp
-			}
-		}
-		if len(worst) == 0 {
+		sp, ok := k.serviceFrom(s, proto, a, egress, w)
+		if !ok {
 			continue
 		}
-		dir, backDir := "inbound", "outbound"
+		denied := k.deniedReplies(proto, a, !egress, ports, hi)
+		if total(denied) > total(worst) {
+			worst, peer, port = denied, a, sp
+		}
+	}
+	if len(worst) == 0 {
+		return
+	}
+	name := nacl.ProtocolName(proto)
+	svc := fmt.Sprintf("%s/%d", name, port)
+	if s.Proto == nacl.ProtoAll {
+		svc = name
+	}
+	fix := fmt.Sprintf("add an %s allow rule for %s %d-%d to %s", backDir, name, anyClientLo, anyClientHi, s.CIDR)
+	if egress {
+		fix = fmt.Sprintf("add an %s allow rule for %s %d-%d from %s", backDir, name, lo, hi, s.CIDR)
+	}
+	if total(worst) == hi-lo+1 {
+		k.r.addf("EC2SIM-NACL-005", k.at(s), k.object(s), fix,
+			"rule %d (%s) lets %s %s, but the %s rules deny every reply to the ephemeral ports of %s (peer %s, ports %d-%d)",
+			s.Number, s, svc, dir, backDir, clients, peer, lo, hi)
+		return
+	}
+	k.r.addf("EC2SIM-NACL-006", k.at(s), k.object(s), fix,
+		"rule %d (%s) lets %s %s, but the %s rules deny replies to ports %s of the ephemeral range %d-%d of %s (peer %s)",
+		s.Number, s, svc, dir, backDir, spans(worst), lo, hi, clients, peer)
+}
+
+// echoReplies reports a rule that admits ping requests whose echo replies the other direction
+// denies.
+func (k *aclCheck) echoReplies(s *nacl.Entry, ping echo, egress bool, w *witnesses, dir, backDir string) {
+	for _, a := range w.addrs {
+		if !s.CIDR.Contains(a) {
+			continue
+		}
+		req := nacl.Packet{Proto: ping.proto, ICMPType: ping.request, HasPorts: true}
+		rep := nacl.Packet{Proto: ping.proto, ICMPType: ping.reply, HasPorts: true}
 		if egress {
-			dir, backDir = "outbound", "inbound"
+			req.Dst, rep.Src = a, a
+		} else {
+			req.Src, rep.Dst = a, a
 		}
-		svc := fmt.Sprintf("%s/%d", nacl.ProtocolName(s.Proto), port)
-		fix := fmt.Sprintf("add an %s allow rule for %s %d-%d to %s", backDir, nacl.ProtocolName(s.Proto), anyClientLo, anyClientHi, s.CIDR)
-		if egress {
-			fix = fmt.Sprintf("add an %s allow rule for %s %d-%d from %s", backDir, nacl.ProtocolName(s.Proto), lo, hi, s.CIDR)
-		}
-		if total(worst) == hi-lo+1 {
-			k.r.addf("EC2SIM-NACL-005", k.at(s), k.object(s), fix,
-				"rule %d (%s) lets %s %s, but the %s rules deny every reply to the ephemeral ports of %s (peer %s, ports %d-%d)",
-				s.Number, s, svc, dir, backDir, clients, peer, lo, hi)
+		if k.c.Evaluate(egress, &req).Rule != s.Number {
 			continue
 		}
-		k.r.addf("EC2SIM-NACL-006", k.at(s), k.object(s), fix,
-			"rule %d (%s) lets %s %s, but the %s rules deny replies to ports %s of the ephemeral range %d-%d of %s (peer %s)",
-			s.Number, s, svc, dir, backDir, spans(worst), lo, hi, clients, peer)
+		res := k.c.Evaluate(!egress, &rep)
+		if res.Allow {
+			continue
+		}
+		name := nacl.ProtocolName(int(ping.proto))
+		k.r.addf("EC2SIM-NACL-005", k.at(s), k.object(s),
+			fmt.Sprintf("add an %s allow rule for %s type %d with CIDR %s", backDir, name, ping.reply, s.CIDR),
+			"rule %d (%s) lets ping (%s echo request) %s, but the echo reply to %s is denied %s (%s)",
+			s.Number, s, name, dir, a, backDir, res)
+		return
 	}
 }
 
@@ -158,18 +230,22 @@ func (k *aclCheck) natGatewayHere() bool {
 	return false
 }
 
-// serviceFrom returns a port of s's range for which s is the first match of a packet with peer
-// a, if there is one.
-func (k *aclCheck) serviceFrom(s *nacl.Entry, a netip.Addr, egress bool, w *witnesses) (int, bool) {
-	p := nacl.Packet{Proto: uint8(s.Proto), HasPorts: true}
+// serviceFrom returns a port of s's range for which s is the first match of a packet of proto
+// with peer a, if there is one.
+func (k *aclCheck) serviceFrom(s *nacl.Entry, proto int, a netip.Addr, egress bool, w *witnesses) (int, bool) {
+	p := nacl.Packet{Proto: uint8(proto), HasPorts: true}
 	if egress {
 		p.Dst = a
 	} else {
 		p.Src = a
 	}
-	try := []int{s.FromPort}
+	from, to := s.FromPort, s.ToPort
+	if s.Proto == nacl.ProtoAll {
+		from, to = 0, 65535
+	}
+	try := []int{from}
 	for _, port := range w.ports {
-		if port > s.FromPort && port <= s.ToPort {
+		if port > from && port <= to {
 			try = append(try, port)
 		}
 	}
@@ -208,8 +284,8 @@ func spans(ss []span16) string {
 // deniedReplies returns the reply ports the direction egress denies to peer a: ports are the
 // starts of the intervals in which the direction's rules treat every port alike, hi the end of
 // the last.
-func (k *aclCheck) deniedReplies(s *nacl.Entry, a netip.Addr, egress bool, ports []int, hi int) []span16 {
-	p := nacl.Packet{Proto: uint8(s.Proto), HasPorts: true}
+func (k *aclCheck) deniedReplies(proto int, a netip.Addr, egress bool, ports []int, hi int) []span16 {
+	p := nacl.Packet{Proto: uint8(proto), HasPorts: true}
 	if egress {
 		p.Dst = a
 	} else {

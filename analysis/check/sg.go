@@ -93,9 +93,11 @@ func (r *report) securityGroup(v *scenarios.VPC, g *scenarios.SecurityGroup) {
 			r.addf("EC2SIM-SG-002", g.Pos, name, "declare it with no rules (security_groups: {default: {ingress: [], egress: []}}) and give every ENI a group of its own",
 				"the default security group of vpc %s allows traffic: %s", v.Name, how)
 		}
-	} else if !attached {
+	} else if !attached && !referenced(v, g.Name) {
+		// A group that rules reference but no ENI uses is reported at the references
+		// (EC2SIM-SG-005), where the effect is.
 		r.addf("EC2SIM-SG-004", g.Pos, name, "delete the group, or list it in the security_groups of the ENIs it was meant for",
-			"security group %s/%s is attached to no ENI", v.Name, g.Name)
+			"security group %s/%s is attached to no ENI and referenced by no rule", v.Name, g.Name)
 	}
 	for _, dir := range []struct {
 		name  string
@@ -123,10 +125,6 @@ func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list [
 	if rl.Group != "" && attached && r.members[v.Name+"/"+rl.Group] == 0 {
 		r.addf("EC2SIM-SG-005", rl.Pos, obj, "attach group "+rl.Group+" to the ENIs it stands for, or delete the rule",
 			"%s references group %s, which no ENI uses: the rule matches nothing", text, rl.Group)
-	}
-	if fam, ok := peerFamily(r.sc, rl); ok && (rl.Proto == scenarios.ProtoICMP && fam == 6 || rl.Proto == scenarios.ProtoICMPv6 && fam == 4) {
-		r.addf("EC2SIM-RULE-001", rl.Pos, obj, "use icmp with IPv4 peers and icmpv6 with IPv6 peers",
-			"%s pairs protocol %s with IPv%d peers: it matches no real traffic", text, scenarios.ProtoName(rl.Proto), fam)
 	}
 	if dir == "ingress" && c.peers.world() {
 		var admin []string
@@ -161,24 +159,17 @@ func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list [
 	}
 }
 
-// peerFamily is 4 or 6, the address family of the rule's peers; false for a group reference or
-// an empty prefix list.
-func peerFamily(sc *scenarios.Scenario, r *scenarios.Rule) (int, bool) {
-	var a netip.Addr
-	switch {
-	case r.CIDR.IsValid():
-		a = r.CIDR.Addr()
-	case r.PrefixList != "":
-		pl := sc.PrefixList(r.PrefixList)
-		if pl == nil || len(pl.Entries) == 0 {
-			return 0, false
+// referenced reports whether a rule of some other group of v names group.
+func referenced(v *scenarios.VPC, group string) bool {
+	for _, g := range v.SecurityGroups {
+		if g.Name == group {
+			continue
 		}
-		a = pl.Entries[0].Addr()
-	default:
-		return 0, false
+		for _, rl := range append(append([]*scenarios.Rule{}, g.Ingress...), g.Egress...) {
+			if rl.Group == group {
+				return true
+			}
+		}
 	}
-	if a.Is4() {
-		return 4, true
-	}
-	return 6, true
+	return false
 }
