@@ -1,0 +1,175 @@
+package check
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+func run(t *testing.T, path string) []Finding {
+	t.Helper()
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	fs, err := Run(sc)
+	if err != nil {
+		t.Fatalf("Run(%s): %v", path, err)
+	}
+	return fs
+}
+
+// Each fixture testdata/ID.yaml produces that finding and no other; clean.yaml produces none.
+func TestFixtures(t *testing.T) {
+	files, err := filepath.Glob("testdata/EC2SIM-*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(id, func(t *testing.T) {
+			fs := run(t, f)
+			if len(fs) == 0 {
+				t.Fatalf("%s: no findings; want %s", f, id)
+			}
+			for _, x := range fs {
+				if x.ID != id {
+					t.Errorf("%s: finding %s (%s: %s); want only %s", f, x.ID, x.Object, x.Message, id)
+				}
+				if x.Severity != kind(id).Severity || x.Object == "" || x.Message == "" || x.Fix == "" {
+					t.Errorf("%s: incomplete finding %+v", f, x)
+				}
+				if x.Pos.File != f || x.Pos.Line == 0 || x.Pos.Col == 0 {
+					t.Errorf("%s: finding %s at %q, want a line and column in the fixture", f, x.ID, x.Pos)
+				}
+			}
+		})
+	}
+}
+
+func TestClean(t *testing.T) {
+	for _, x := range run(t, "testdata/clean.yaml") {
+		t.Errorf("clean fixture: %s %s at %s: %s", x.ID, x.Object, x.Pos, x.Message)
+	}
+}
+
+// Every kind in the catalog has a fixture, the catalog is in id order, and every fixture is
+// named after a kind.
+func TestCatalog(t *testing.T) {
+	cat := Catalog()
+	if !slices.IsSortedFunc(cat, func(a, b Kind) int { return strings.Compare(a.ID, b.ID) }) {
+		t.Error("catalog not in id order")
+	}
+	for i, k := range cat {
+		if i > 0 && cat[i-1].ID == k.ID {
+			t.Errorf("id %s twice", k.ID)
+		}
+		if k.Title == "" || k.Help == "" {
+			t.Errorf("%s: no title or help", k.ID)
+		}
+		if _, err := os.Stat("testdata/" + k.ID + ".yaml"); err != nil {
+			t.Errorf("%s: no fixture: %v", k.ID, err)
+		}
+	}
+	files, _ := filepath.Glob("testdata/EC2SIM-*.yaml")
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if kind(id).Title == "" {
+			t.Errorf("fixture %s names no kind of the catalog", f)
+		}
+	}
+}
+
+// suiteFindings records what every bundled scenario holds: "ID object" in output order. The
+// teaching suites contain bad rules on purpose; so do AWS's defaults (the default group and the
+// default network ACL), which every scenario that keeps them inherits.
+var suiteFindings = map[string][]string{
+	"suites/aws-custom-nacl-fixed.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// The ephemeral-port pitfall the suite teaches: replies to ports below 32768 are denied.
+	"suites/aws-custom-nacl.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
+		"EC2SIM-NACL-006 network ACL main/web-acl ingress rule 100", "EC2SIM-NACL-006 network ACL main/web-acl ingress rule 110",
+		"EC2SIM-NACL-006 network ACL main/web-acl ingress rule 120", "EC2SIM-NACL-006 network ACL main/web-acl ingress rule 130"},
+	"suites/aws-default-group.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// The ACL lets everything in and nothing out: no reply to tcp or ping leaves.
+	"suites/aws-flow-log-ping.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
+		"EC2SIM-NACL-001 network ACL main/in-only ingress rule 100", "EC2SIM-NACL-005 network ACL main/in-only ingress rule 100",
+		"EC2SIM-NACL-005 network ACL main/in-only ingress rule 100", "EC2SIM-FILE-001 scenario aws-flow-log-ping"},
+	"suites/aws-web-db-groups.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// app has a public IP in a subnet without a route to the internet gateway.
+	"suites/internet-gateway.yaml":              {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-001 instance app eth0"},
+	"suites/middlebox-group-reference.yaml":     {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/nat-instance-check-on.yaml":         {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/nat-instance.yaml":                  {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/router-check-off.yaml":              {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/router-check-on.yaml":               {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/routes-blackhole-middlebox.yaml":    {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/tracked-vs-untracked.yaml":          {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/b-acl ingress rule 100"},
+	"suites/vpc-basics.yaml":                    {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// Rule 130, the ephemeral-port rule, also admits RDP (3389) from anywhere.
+	"examples/public-private.yaml":  {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/public ingress rule 130"},
+	"examples/router-instance.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"examples/security-groups.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"examples/two-tier.yaml":        {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+}
+
+// Every bundled scenario is checked, and its findings are exactly the recorded ones; a new
+// scenario needs an entry.
+func TestBundledScenarios(t *testing.T) {
+	suites, _ := filepath.Glob("../../scenarios/suites/*.yaml")
+	examples, _ := filepath.Glob("../../scenarios/examples/*.yaml")
+	seen := map[string]bool{}
+	for _, f := range append(suites, examples...) {
+		key := filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
+		seen[key] = true
+		t.Run(key, func(t *testing.T) {
+			want, ok := suiteFindings[key]
+			if !ok {
+				t.Fatalf("no expected findings recorded for %s: add it to suiteFindings", key)
+			}
+			var got []string
+			for _, x := range run(t, f) {
+				got = append(got, x.ID+" "+x.Object)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s:\n got  %q\n want %q", key, got, want)
+			}
+		})
+	}
+	for key := range suiteFindings {
+		if !seen[key] {
+			t.Errorf("suiteFindings names %s, which is not a bundled scenario", key)
+		}
+	}
+}
+
+// Run never fails or panics on a scenario the loader accepts, and every finding it makes is of a
+// kind in the catalog.
+func FuzzRun(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := scenarios.Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		fs, err := Run(sc)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		for _, x := range fs {
+			if kind(x.ID).Title == "" {
+				t.Errorf("finding of unknown kind %s", x.ID)
+			}
+		}
+	})
+}

@@ -1,0 +1,164 @@
+package check
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// naiveSGMatch is a security group rule's condition written from aws-semantics.md §1.1: -1 and
+// protocols other than tcp, udp, icmp and icmpv6 admit every port; icmp and icmpv6 take a type
+// and a code, -1 meaning any.
+func naiveSGMatch(r *scenarios.Rule, peers []netip.Prefix, p naivePacket) bool {
+	in := false
+	for _, q := range peers {
+		in = in || q.Contains(p.peer)
+	}
+	if !in {
+		return false
+	}
+	switch {
+	case r.Proto == -1:
+		return true
+	case r.Proto != p.proto:
+		return false
+	case r.Proto == 6 || r.Proto == 17:
+		return r.FromPort <= p.port && p.port <= r.ToPort
+	case r.Proto == 1 || r.Proto == 58:
+		return (r.FromPort == -1 || r.FromPort == p.typ) && (r.ToPort == -1 || r.ToPort == p.code)
+	}
+	return true
+}
+
+func randomSGRule(r *rand.Rand, sc *scenarios.Scenario) (*scenarios.Rule, []netip.Prefix) {
+	rl := &scenarios.Rule{Proto: []int{-1, 6, 17, 1, 47}[r.IntN(5)], FromPort: -1, ToPort: -1}
+	switch rl.Proto {
+	case 6, 17:
+		rl.FromPort, rl.ToPort = 0, 65535
+		if r.IntN(4) != 0 {
+			rl.FromPort = r.IntN(21)
+			rl.ToPort = rl.FromPort + r.IntN(21-rl.FromPort)
+		}
+	case 1:
+		if r.IntN(3) != 0 {
+			rl.FromPort = r.IntN(4)
+			if r.IntN(2) == 0 {
+				rl.ToPort = r.IntN(4)
+			}
+		}
+	}
+	if r.IntN(3) == 0 {
+		pl := sc.PrefixLists[r.IntN(len(sc.PrefixLists))]
+		rl.PrefixList = pl.Name
+		return rl, pl.Entries
+	}
+	rl.CIDR = randomCIDR(r)
+	return rl, []netip.Prefix{rl.CIDR}
+}
+
+// Differential: sgRule.contains agrees with containment over the universe of packets, for rules
+// with CIDRs and with prefix lists (whose entries' union may cover what no single entry does).
+func TestSGContainsDifferential(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pkts := universe()
+	vpc := netip.MustParsePrefix("10.0.0.0/16")
+	for iter := range 50 {
+		sc := &scenarios.Scenario{}
+		for k := range 3 {
+			pl := &scenarios.PrefixList{Name: string(rune('a' + k))}
+			for range 1 + r.IntN(4) {
+				pl.Entries = append(pl.Entries, randomCIDR(r))
+			}
+			sc.PrefixLists = append(sc.PrefixLists, pl)
+		}
+		var rules []*scenarios.Rule
+		var peers [][]netip.Prefix
+		for range 6 {
+			rl, p := randomSGRule(r, sc)
+			rules, peers = append(rules, rl), append(peers, p)
+		}
+		match := make([][]bool, len(rules))
+		for i := range rules {
+			match[i] = make([]bool, len(pkts))
+			for k, p := range pkts {
+				match[i][k] = naiveSGMatch(rules[i], peers[i], p)
+			}
+		}
+		for i := range rules {
+			a := compileRule(sc, rules[i])
+			for j := range rules {
+				b := compileRule(sc, rules[j])
+				want := true
+				for k := range pkts {
+					if match[j][k] && !match[i][k] {
+						want = false
+						break
+					}
+				}
+				if got := a.contains(&b, vpc); got != want {
+					t.Fatalf("set %d: %s (peers %v) contains %s (peers %v) = %v, naive model %v",
+						iter, rules[i], peers[i], rules[j], peers[j], got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestSGContainsGroups(t *testing.T) {
+	vpc := netip.MustParsePrefix("10.0.0.0/16")
+	sc := &scenarios.Scenario{}
+	rule := func(s string) sgRule {
+		rl, err := scenarios.ParseRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return compileRule(sc, rl)
+	}
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"tcp:22:sg=web", "tcp:22:sg=web", true},
+		{"tcp:22:sg=web", "tcp:22:sg=db", false},
+		{"all::0.0.0.0/0", "tcp:22:sg=web", true},     // every member's private IP is in the VPC
+		{"tcp:all:10.0.0.0/8", "tcp:22:sg=web", true}, // covers the VPC
+		{"tcp:all:10.0.1.0/24", "tcp:22:sg=web", false},
+		{"tcp:22:sg=web", "tcp:22:10.0.1.5/32", false},
+		{"tcp:20-30:sg=web", "tcp:22:sg=web", true},
+		{"icmp:3:sg=web", "icmp:3/4:sg=web", true},
+		{"icmp:3/4:sg=web", "icmp:3:sg=web", false},
+	} {
+		a, b := rule(c.a), rule(c.b)
+		if got := a.contains(&b, vpc); got != c.want {
+			t.Errorf("%s contains %s = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestAddrSet(t *testing.T) {
+	p := netip.MustParsePrefix
+	for _, c := range []struct {
+		set   []netip.Prefix
+		of    netip.Prefix
+		want  bool
+		world bool
+	}{
+		{[]netip.Prefix{p("10.0.0.0/25"), p("10.0.0.128/25")}, p("10.0.0.0/24"), true, false},
+		{[]netip.Prefix{p("10.0.0.0/25"), p("10.0.1.0/25")}, p("10.0.0.0/23"), false, false},
+		{[]netip.Prefix{p("0.0.0.0/1"), p("128.0.0.0/1")}, p("0.0.0.0/0"), true, true},
+		{[]netip.Prefix{p("255.255.255.255/32"), p("::/0")}, p("255.255.255.255/32"), true, true},
+		{[]netip.Prefix{p("255.255.255.255/32"), p("::/1")}, p("::/0"), false, false},
+		{[]netip.Prefix{p("::/1"), p("8000::/1")}, p("2001:db8::/32"), true, true},
+		{nil, p("10.0.0.1/32"), false, false},
+	} {
+		s := setOf(c.set...)
+		if got := s.covers(setOf(c.of)); got != c.want {
+			t.Errorf("%v covers %s = %v, want %v", c.set, c.of, got, c.want)
+		}
+		if got := s.world(); got != c.world {
+			t.Errorf("%v world = %v, want %v", c.set, got, c.world)
+		}
+	}
+}
