@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+const checkFixtures = "../../analysis/check/testdata/"
+
+func TestCheckCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string // a substring of stdout
+	}{
+		{[]string{checkFixtures + "clean.yaml"}, 0, "clean.yaml: no findings"},
+		{[]string{checkFixtures + "EC2SIM-SG-001.yaml"}, 1, "EC2SIM-SG-001  security group main/web ingress rule 2"},
+		// Default --fail-on high: low findings are reported but do not fail.
+		{[]string{checkFixtures + "EC2SIM-NACL-006.yaml"}, 0, "LOW\n  EC2SIM-NACL-006"},
+		{[]string{checkFixtures + "EC2SIM-NACL-006.yaml", "--fail-on", "low"}, 1, "EC2SIM-NACL-006"},
+		{[]string{"--fail-on", "none", checkFixtures + "EC2SIM-SG-001.yaml"}, 0, "EC2SIM-SG-001"},
+		{[]string{checkFixtures + "EC2SIM-NACL-006.yaml", "--severity", "medium", "--fail-on", "low"}, 0, "no findings"},
+		{[]string{checkFixtures + "EC2SIM-SG-001.yaml", "--format", "json"}, 1, `"id": "EC2SIM-SG-001"`},
+		{[]string{checkFixtures + "EC2SIM-SG-001.yaml", "--format", "sarif"}, 1, `"ruleId": "EC2SIM-SG-001"`},
+	} {
+		out, errOut, code := ec2sim(t, append([]string{"check"}, c.args...)...)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("check %v: exit %d (want %d), stdout lacks %q:\n%s%s", c.args, code, c.code, c.out, out, errOut)
+		}
+	}
+	out, _, _ := ec2sim(t, "check", checkFixtures+"EC2SIM-NACL-005.yaml", "--format", "sarif")
+	var doc struct {
+		Version string
+		Runs    []struct {
+			Results []struct{ RuleID string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Version != "2.1.0" || len(doc.Runs) != 1 || len(doc.Runs[0].Results) != 2 {
+		t.Errorf("sarif: %v %+v\n%s", err, doc, out)
+	}
+}
+
+func TestCheckBadInput(t *testing.T) {
+	stale := writeFile(t, "stale.yaml", `
+name: stale
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+    security_groups:
+      db:
+        ingress:
+          - {proto: tcp, ports: 5432, group: deleted}
+instances:
+  one: {subnet: main/a, security_groups: [db]}
+`)
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{stale}, "stale.yaml:11:"},
+		{[]string{checkFixtures + "does-not-exist.yaml"}, "no such file"},
+		{nil, "want exactly one scenario FILE"},
+		{[]string{checkFixtures + "clean.yaml", checkFixtures + "clean.yaml"}, "want exactly one"},
+		{[]string{checkFixtures + "clean.yaml", "--format", "xml"}, `--format "xml"`},
+		{[]string{checkFixtures + "clean.yaml", "--severity", "critical"}, "info, low, medium, high"},
+		{[]string{checkFixtures + "clean.yaml", "--fail-on", "bogus"}, "--fail-on"},
+		{[]string{checkFixtures + "clean.yaml", "--bogus"}, "bogus"},
+	} {
+		out, errOut, code := ec2sim(t, append([]string{"check"}, c.args...)...)
+		// A bad flag also prints the usage to stdout; nothing else writes a report there.
+		if code != 2 || !strings.Contains(errOut, c.err) || out != "" && !strings.HasPrefix(out, "Usage:") {
+			t.Errorf("check %v: exit %d (want 2), stderr lacks %q:\n%s%s", c.args, code, c.err, out, errOut)
+		}
+	}
+}
