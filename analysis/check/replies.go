@@ -106,12 +106,12 @@ func echoOf(e *nacl.Entry) (echo, bool) {
 // since much udp traffic (syslog, statsd) expects no reply.
 func (k *aclCheck) replies(rules, back []nacl.Entry, egress bool, w *witnesses) {
 	lo, hi := anyClientLo, anyClientHi
-	clients := "clients (1024-65535: ELB, NAT gateways, Windows and Linux all fall in it)"
+	clients := "the clients (ELB, NAT gateways, Windows and Linux pick their ports in it)"
 	if egress && !k.natGatewayHere() {
 		lo, hi = linuxLo, linuxHi
-		clients = "this subnet's Linux instances (32768-60999)"
+		clients = "this subnet's Linux instances"
 	} else if egress {
-		clients = "this subnet's NAT gateway (1024-65535)"
+		clients = "this subnet's NAT gateway"
 	}
 	// Reply ports: the starts of the intervals the other direction's port bounds cut lo-hi into.
 	ports := []int{lo}
@@ -172,8 +172,8 @@ func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports [
 	}
 	if total(worst) == hi-lo+1 {
 		k.r.addf("EC2SIM-NACL-005", k.at(s), k.object(s), fix,
-			"rule %d (%s) lets %s %s, but the %s rules deny every reply to the ephemeral ports of %s (peer %s, ports %d-%d)",
-			s.Number, s, svc, dir, backDir, clients, peer, lo, hi)
+			"rule %d (%s) lets %s %s, but the %s rules deny every reply to the ephemeral ports %d-%d of %s (peer %s)",
+			s.Number, s, svc, dir, backDir, lo, hi, clients, peer)
 		return
 	}
 	k.r.addf("EC2SIM-NACL-006", k.at(s), k.object(s), fix,
@@ -205,7 +205,7 @@ func (k *aclCheck) echoReplies(s *nacl.Entry, ping echo, egress bool, w *witness
 		name := nacl.ProtocolName(int(ping.proto))
 		k.r.addf("EC2SIM-NACL-005", k.at(s), k.object(s),
 			fmt.Sprintf("add an %s allow rule for %s type %d with CIDR %s", backDir, name, ping.reply, s.CIDR),
-			"rule %d (%s) lets ping (%s echo request) %s, but the echo reply to %s is denied %s (%s)",
+			"rule %d (%s) lets ping (%s echo request) %s, but the echo reply to peer %s is denied %s (%s)",
 			s.Number, s, name, dir, a, backDir, res)
 		return
 	}
