@@ -34,20 +34,13 @@ func naiveSGMatch(r *scenarios.Rule, peers []netip.Prefix, p naivePacket) bool {
 
 func randomSGRule(r *rand.Rand, sc *scenarios.Scenario) (*scenarios.Rule, []netip.Prefix) {
 	rl := &scenarios.Rule{Proto: []int{-1, 6, 17, 1, 47}[r.IntN(5)], FromPort: -1, ToPort: -1}
+	// A security group rule keeps the ICMP type and code in its port fields.
+	from, to, typ, code := randomL4(r, rl.Proto)
 	switch rl.Proto {
 	case 6, 17:
-		rl.FromPort, rl.ToPort = 0, 65535
-		if r.IntN(4) != 0 {
-			rl.FromPort = r.IntN(21)
-			rl.ToPort = rl.FromPort + r.IntN(21-rl.FromPort)
-		}
+		rl.FromPort, rl.ToPort = from, to
 	case 1:
-		if r.IntN(3) != 0 {
-			rl.FromPort = r.IntN(4)
-			if r.IntN(2) == 0 {
-				rl.ToPort = r.IntN(4)
-			}
-		}
+		rl.FromPort, rl.ToPort = typ, code
 	}
 	if r.IntN(3) == 0 {
 		pl := sc.PrefixLists[r.IntN(len(sc.PrefixLists))]

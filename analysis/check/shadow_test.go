@@ -79,21 +79,29 @@ func randomEntry(r *rand.Rand, number int) nacl.Entry {
 	if r.IntN(2) == 0 {
 		e.Action = nacl.Deny
 	}
-	switch e.Proto {
+	e.FromPort, e.ToPort, e.ICMPType, e.ICMPCode = randomL4(r, e.Proto)
+	return e
+}
+
+// randomL4 draws the port range (tcp, udp: inside 0-20, or all) or ICMP type and code (0-3 or
+// any) of a random rule; the universe enumerates every value that tells them apart.
+func randomL4(r *rand.Rand, proto int) (from, to, typ, code int) {
+	from, to, typ, code = 0, 65535, -1, -1
+	switch proto {
 	case 6, 17:
 		if r.IntN(4) != 0 {
-			e.FromPort = r.IntN(21)
-			e.ToPort = e.FromPort + r.IntN(21-e.FromPort)
+			from = r.IntN(21)
+			to = from + r.IntN(21-from)
 		}
 	case 1:
 		if r.IntN(3) != 0 {
-			e.ICMPType = r.IntN(4)
+			typ = r.IntN(4)
 			if r.IntN(2) == 0 {
-				e.ICMPCode = r.IntN(4)
+				code = r.IntN(4)
 			}
 		}
 	}
-	return e
+	return from, to, typ, code
 }
 
 // Differential: on random small rule sets, the rules the witness analysis finds live are exactly
