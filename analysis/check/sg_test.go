@@ -3,6 +3,8 @@ package check
 import (
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ec2sim/ec2sim/scenarios"
@@ -152,6 +154,91 @@ func TestAddrSet(t *testing.T) {
 		}
 		if got := s.world(); got != c.world {
 			t.Errorf("%v world = %v, want %v", c.set, got, c.world)
+		}
+	}
+}
+
+// sgScenario is a scenario whose instance one is in group web (with the given ingress rules,
+// YAML flow sequence) and whose instance two is in group app; the default group allows nothing.
+func sgScenario(t *testing.T, ingress string) []Finding {
+	t.Helper()
+	src := `
+name: sg
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    subnets:
+      a: {cidr: 10.0.1.0/24}
+    security_groups:
+      default: {ingress: [], egress: []}
+      app: {description: app, egress: []}
+      web:
+        description: web
+        ingress: ` + ingress + `
+        egress: []
+prefix_lists:
+  everyone: {entries: [0.0.0.0/1, 128.0.0.0/1]}
+  everyone6: {entries: ["::/0"]}
+  halves: {entries: [10.0.0.0/25, 10.0.0.128/25]}
+  office: {entries: [198.51.100.0/24]}
+instances:
+  one: {subnet: main/a, security_groups: [web]}
+  two: {subnet: main/a, security_groups: [app]}
+`
+	sc, err := scenarios.Parse("sg.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	fs, err := Run(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Finding
+	for _, f := range fs {
+		// The prefix lists some cases leave unused, and the default network ACL, are not what
+		// these cases test.
+		if f.ID != "EC2SIM-PL-002" && f.ID != "EC2SIM-NACL-001" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestSecurityGroupRules(t *testing.T) {
+	for _, c := range []struct {
+		ingress string
+		want    []string // "ID rule N"
+	}{
+		{`[{proto: tcp, ports: 22, cidr: 203.0.113.0/24}]`, nil},
+		{`[{proto: tcp, ports: 22, cidr: 0.0.0.0/0}]`, []string{"EC2SIM-SG-001 rule 1"}},
+		{`[{proto: tcp, ports: 22, cidr: "::/0"}]`, []string{"EC2SIM-SG-001 rule 1"}},
+		{`[{proto: tcp, ports: 3000-4000, cidr: 0.0.0.0/0}]`, []string{"EC2SIM-SG-001 rule 1"}},
+		{`[{proto: udp, ports: 3389, cidr: 0.0.0.0/0}]`, []string{"EC2SIM-SG-001 rule 1"}},
+		{`[{proto: all, prefix_list: everyone}]`, []string{"EC2SIM-SG-001 rule 1"}},
+		{`[{proto: tcp, ports: all, prefix_list: everyone6}]`, []string{"EC2SIM-SG-001 rule 1"}},
+		{`[{proto: udp, ports: 22, cidr: 0.0.0.0/0}]`, []string{"EC2SIM-SG-006 rule 1"}},
+		{`[{proto: tcp, ports: 80-443, cidr: 0.0.0.0/0}]`, []string{"EC2SIM-SG-006 rule 1"}},
+		{`[{proto: 47, cidr: 0.0.0.0/0}]`, []string{"EC2SIM-SG-006 rule 1"}},
+		{`[{proto: tcp, ports: 80, cidr: 0.0.0.0/0}, {proto: tcp, ports: 443, cidr: "::/0"}, {proto: icmp, icmp_type: -1, cidr: 0.0.0.0/0}]`, nil},
+		// Equivalent rules: only the later one is redundant.
+		{`[{proto: tcp, ports: 22, cidr: 10.0.0.0/24}, {proto: tcp, ports: 22, prefix_list: halves}]`, []string{"EC2SIM-SG-003 rule 2"}},
+		{`[{proto: tcp, ports: 22, prefix_list: halves}, {proto: tcp, ports: 22, cidr: 10.0.0.0/24}]`, []string{"EC2SIM-SG-003 rule 2"}},
+		{`[{proto: tcp, ports: 22, group: app}, {proto: all, cidr: 10.0.0.0/8}]`, []string{"EC2SIM-SG-003 rule 1"}},
+		{`[{proto: tcp, ports: 22, group: app}, {proto: all, cidr: 10.0.1.0/24}]`, nil},
+		{`[{proto: tcp, ports: 20-30, group: app}, {proto: tcp, ports: 22, group: app}]`, []string{"EC2SIM-SG-003 rule 2"}},
+		{`[{proto: tcp, ports: 22, prefix_list: office}, {proto: tcp, ports: 22, cidr: 198.51.0.0/16}]`, []string{"EC2SIM-SG-003 rule 1"}},
+		{`[{proto: tcp, ports: 22, group: web}]`, nil},
+	} {
+		var got []string
+		for _, f := range sgScenario(t, c.ingress) {
+			obj, ok := strings.CutPrefix(f.Object, "security group main/web ingress ")
+			if !ok {
+				obj = f.Object
+			}
+			got = append(got, f.ID+" "+obj)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("ingress %s:\n got  %q\n want %q", c.ingress, got, c.want)
 		}
 	}
 }
