@@ -24,6 +24,7 @@ func Run(sc *scenarios.Scenario) ([]Finding, error) {
 			}
 		}
 		r.publicInPrivate(v)
+		r.sourceDestCheck(v)
 	}
 	r.prefixLists()
 	sortFindings(r.out)

@@ -100,18 +100,25 @@ var suiteFindings = map[string][]string{
 		"EC2SIM-NACL-005 network ACL main/in-only ingress rule 100", "EC2SIM-FILE-001 scenario aws-flow-log-ping"},
 	"suites/aws-web-db-groups.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// app has a public IP in a subnet without a route to the internet gateway.
-	"suites/internet-gateway.yaml":           {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-001 instance app eth0"},
-	"suites/middlebox-group-reference.yaml":  {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
-	"suites/nat-instance-check-on.yaml":      {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
-	"suites/nat-instance.yaml":               {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
-	"suites/router-check-off.yaml":           {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/internet-gateway.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-001 instance app eth0"},
+	// The router forwards by routes inside the instances, which check cannot see.
+	"suites/middlebox-group-reference.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
+		"EC2SIM-NET-003 instance router eth0", "EC2SIM-NET-003 instance router eth1"},
+	// The lesson of the suite: the route goes through an ENI whose check is on.
+	"suites/nat-instance-check-on.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-002 instance nat eth0"},
+	"suites/nat-instance.yaml":          {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// The router forwards by routes inside the instances, which check cannot see.
+	"suites/router-check-off.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
+		"EC2SIM-NET-003 instance router eth0", "EC2SIM-NET-003 instance router eth1"},
 	"suites/router-check-on.yaml":            {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	"suites/routes-blackhole-middlebox.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	"suites/tracked-vs-untracked.yaml":       {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/b-acl ingress rule 100"},
 	"suites/vpc-basics.yaml":                 {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// Rule 130, the ephemeral-port rule, also admits RDP (3389) from anywhere.
-	"examples/public-private.yaml":  {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/public ingress rule 130"},
-	"examples/router-instance.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"examples/public-private.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/public ingress rule 130"},
+	// The router forwards by routes inside the instances, which check cannot see.
+	"examples/router-instance.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
+		"EC2SIM-NET-003 instance router eth0", "EC2SIM-NET-003 instance router eth1"},
 	"examples/security-groups.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	"examples/two-tier.yaml":        {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 }

@@ -1,0 +1,57 @@
+package check
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/ec2sim/ec2sim/scenarios"
+)
+
+// routedENIs maps every ENI ("instance.ethN") that a route of v targets to the first such route,
+// as "table destination".
+func routedENIs(v *scenarios.VPC) map[string]*scenarios.Route {
+	out := map[string]*scenarios.Route{}
+	for _, t := range v.RouteTables {
+		for _, r := range t.Routes {
+			var eni string
+			switch r.Target.Kind {
+			case "instance":
+				eni = r.Target.Name + ".eth0"
+			case "eni":
+				eni = r.Target.Name
+			default:
+				continue
+			}
+			if _, ok := out[eni]; !ok {
+				out[eni] = r
+			}
+		}
+	}
+	return out
+}
+
+// sourceDestCheck reports routes to ENIs whose source/destination check is on (the hypervisor
+// drops what they forward, aws-semantics.md §1.4) and ENIs with the check off that no route
+// targets (anti-spoofing given up with no route that needs it).
+func (r *report) sourceDestCheck(v *scenarios.VPC) {
+	routed := routedENIs(v)
+	for _, in := range r.sc.Instances {
+		for k, e := range in.ENIs {
+			if e.VPCName() != v.Name {
+				continue
+			}
+			name := in.Name + ".eth" + strconv.Itoa(k)
+			obj := fmt.Sprintf("instance %s eth%d", in.Name, k)
+			rt, isTarget := routed[name]
+			switch {
+			case isTarget && e.SourceDestCheck:
+				r.addf("EC2SIM-NET-002", rt.Pos, obj, "set source_dest_check: false on "+name+" if it is meant to forward, or route to a NAT gateway instead",
+					"route %s -> %s sends traffic through %s, whose source/destination check is on: the hypervisor drops every packet it receives for others or sends from others' addresses",
+					rt.Destination, rt.Target, name)
+			case !isTarget && !e.SourceDestCheck:
+				r.addf("EC2SIM-NET-003", e.Pos, obj, "set source_dest_check back to true unless the instance forwards traffic (routes inside other instances are not visible to check)",
+					"%s has its source/destination check off, so it may send from any address, but no route table of vpc %s routes through it", name, v.Name)
+			}
+		}
+	}
+}
