@@ -277,7 +277,7 @@ func (k *aclCheck) deadRules(rules []nacl.Entry, egress bool, w *witnesses) {
 				"rule %d (%s) never takes effect: rule %d (%s) matches every packet it matches and does the opposite", e.Number, e, rules[j].Number, &rules[j])
 		case j >= 0:
 			k.r.addf("EC2SIM-NACL-003", k.at(e), k.object(e), "delete the rule",
-				"rule %d (%s) is redundant: rule %d (%s) matches every packet it matches and also %ss", e.Number, e, rules[j].Number, &rules[j], e.Action)
+				"rule %d (%s) is redundant: rule %d (%s) matches every packet it matches and %s them too", e.Number, e, rules[j].Number, &rules[j], verb(e.Action))
 		default:
 			var by []string
 			for _, o := range rules[:i] {
@@ -310,4 +310,12 @@ func overlaps(a, b *nacl.Entry) bool {
 			(a.ICMPCode == -1 || b.ICMPCode == -1 || a.ICMPCode == b.ICMPCode)
 	}
 	return true
+}
+
+// verb is the action as a verb of the third person: allows, denies.
+func verb(a nacl.Action) string {
+	if a == nacl.Deny {
+		return "denies"
+	}
+	return "allows"
 }

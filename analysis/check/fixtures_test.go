@@ -97,7 +97,7 @@ var suiteFindings = map[string][]string{
 	// The ACL lets everything in and nothing out: no reply to tcp or ping leaves.
 	"suites/aws-flow-log-ping.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
 		"EC2SIM-NACL-001 network ACL main/in-only ingress rule 100", "EC2SIM-NACL-005 network ACL main/in-only ingress rule 100",
-		"EC2SIM-NACL-005 network ACL main/in-only ingress rule 100", "EC2SIM-FILE-001 scenario aws-flow-log-ping"},
+		"EC2SIM-NACL-009 network ACL main/in-only ingress rule 100", "EC2SIM-FILE-001 scenario aws-flow-log-ping"},
 	"suites/aws-web-db-groups.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// app has a public IP in a subnet without a route to the internet gateway.
 	"suites/internet-gateway.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-001 instance app eth0"},

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ec2sim/ec2sim/nacl"
@@ -37,7 +38,7 @@ func (k *aclCheck) adminFromWorld(in []nacl.Entry, w *witnesses) {
 			if _, ok := found[e.Number]; !ok {
 				order = append(order, e.Number)
 			}
-			if !strings.Contains(strings.Join(found[e.Number], " "), svc) {
+			if !slices.Contains(found[e.Number], svc) {
 				found[e.Number] = append(found[e.Number], svc)
 			}
 		}
@@ -73,6 +74,12 @@ func serviceRule(e *nacl.Entry) bool {
 		return false
 	}
 	return e.FromPort < 1024 || e.ToPort-e.FromPort < 1000
+}
+
+// allTCP says whether an allow rule admits every tcp port: all traffic, or tcp 0-65535. Its
+// replies are checked for tcp like a service's.
+func allTCP(e *nacl.Entry) bool {
+	return e.Action == nacl.Allow && (e.Proto == nacl.ProtoAll || e.Proto == nacl.ProtoTCP && e.FromPort == 0 && e.ToPort == 65535)
 }
 
 // echo is ping in one family: the request's ICMP protocol and type and the reply's type.
@@ -126,7 +133,7 @@ func (k *aclCheck) replies(rules, back []nacl.Entry, egress bool, w *witnesses) 
 	}
 	for i := range rules {
 		s := &rules[i]
-		if serviceRule(s) || s.Action == nacl.Allow && s.Proto == nacl.ProtoAll {
+		if serviceRule(s) || allTCP(s) {
 			k.portReplies(s, egress, w, ports, lo, hi, clients, dir, backDir)
 		}
 		if ping, ok := echoOf(s); ok {
@@ -135,7 +142,7 @@ func (k *aclCheck) replies(rules, back []nacl.Entry, egress bool, w *witnesses) 
 	}
 }
 
-// portReplies reports a tcp or udp service rule (or an all-traffic rule, for tcp) whose replies
+// portReplies reports a tcp or udp service rule (or a rule for every tcp port) whose replies
 // to the ephemeral ports lo-hi the other direction denies, in whole or in part.
 func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports []int, lo, hi int, clients, dir, backDir string) {
 	proto := s.Proto
@@ -163,7 +170,7 @@ func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports [
 	}
 	name := nacl.ProtocolName(proto)
 	svc := fmt.Sprintf("%s/%d", name, port)
-	if s.Proto == nacl.ProtoAll {
+	if s.Proto == nacl.ProtoAll || s.FromPort == 0 && s.ToPort == 65535 {
 		svc = name
 	}
 	fix := fmt.Sprintf("add an %s allow rule for %s %d-%d to %s", backDir, name, anyClientLo, anyClientHi, s.CIDR)
@@ -203,7 +210,7 @@ func (k *aclCheck) echoReplies(s *nacl.Entry, ping echo, egress bool, w *witness
 			continue
 		}
 		name := nacl.ProtocolName(int(ping.proto))
-		k.r.addf("EC2SIM-NACL-005", k.at(s), k.object(s),
+		k.r.addf("EC2SIM-NACL-009", k.at(s), k.object(s),
 			fmt.Sprintf("add an %s allow rule for %s type %d with CIDR %s", backDir, name, ping.reply, s.CIDR),
 			"rule %d (%s) lets ping (%s echo request) %s, but the echo reply to peer %s is denied %s (%s)",
 			s.Number, s, name, dir, a, backDir, res)
