@@ -111,6 +111,8 @@ func Catalog() []Kind {
 			"A route sends traffic to an instance or ENI that must forward it, but its source/destination check is on, so the hypervisor drops every packet not addressed to it or not sent from its own address (aws-semantics.md §1.4; trace reports EC2SIM_SOURCE_DEST_CHECK)."},
 		{"EC2SIM-NET-003", Low, "source/destination check off on an ENI that no route uses",
 			"With the check off an ENI may send packets from any source address: anti-spoofing is given up (aws-semantics.md §1.4). NAT, router and firewall instances need that, but no route table routes through this ENI; routes configured inside other instances are not visible to check."},
+		{"EC2SIM-NET-004", Medium, "public NAT gateway in a subnet without a route to an internet gateway",
+			"A public NAT gateway sends what it translates through its own subnet's route table; without a route to the internet gateway there, nothing behind it reaches the internet (aws-semantics.md §1.5, AWS's NAT gateway troubleshooting)."},
 		{"EC2SIM-PL-001", Low, "rule references an empty prefix list",
 			"A prefix list without entries matches nothing, so the rule has no effect until entries are added (and then changes behaviour without a rule change)."},
 		{"EC2SIM-PL-002", Info, "prefix list referenced by no rule", "The prefix list is unused."},

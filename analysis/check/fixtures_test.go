@@ -23,6 +23,31 @@ func run(t *testing.T, path string) []Finding {
 	return fs
 }
 
+// runYAML checks a scenario given as text.
+func runYAML(t *testing.T, file, src string) []Finding {
+	t.Helper()
+	sc, err := scenarios.Parse(file, []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	fs, err := Run(sc)
+	if err != nil {
+		t.Fatalf("Run(%s): %v", file, err)
+	}
+	return fs
+}
+
+// labels are the findings as "ID object", leaving out the ids in skip.
+func labels(fs []Finding, skip ...string) []string {
+	var out []string
+	for _, f := range fs {
+		if !slices.Contains(skip, f.ID) {
+			out = append(out, f.ID+" "+f.Object)
+		}
+	}
+	return out
+}
+
 // Each fixture testdata/ID.yaml produces that finding and no other; clean.yaml produces none.
 func TestFixtures(t *testing.T) {
 	files, err := filepath.Glob("testdata/EC2SIM-*.yaml")

@@ -184,7 +184,7 @@ func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports [
 		return
 	}
 	k.r.addf("EC2SIM-NACL-006", k.at(s), k.object(s), fix,
-		"rule %d (%s) lets %s %s, but the %s rules deny replies to ports %s of the ephemeral range %d-%d of %s (peer %s)",
+		"rule %d (%s) lets %s %s, but the %s rules deny replies to %s of the ephemeral range %d-%d of %s (peer %s)",
 		s.Number, s, svc, dir, backDir, spans(worst), lo, hi, clients, peer)
 }
 
@@ -276,7 +276,12 @@ func total(ss []span16) int {
 	return n
 }
 
+// spans writes port ranges as "port 3389" or "ports 1024-32767, 61000-65535".
 func spans(ss []span16) string {
+	word := "ports "
+	if len(ss) == 1 && ss[0].lo == ss[0].hi {
+		word = "port "
+	}
 	var parts []string
 	for _, s := range ss {
 		if s.lo == s.hi {
@@ -285,7 +290,7 @@ func spans(ss []span16) string {
 			parts = append(parts, fmt.Sprintf("%d-%d", s.lo, s.hi))
 		}
 	}
-	return strings.Join(parts, ", ")
+	return word + strings.Join(parts, ", ")
 }
 
 // deniedReplies returns the reply ports the direction egress denies to peer a: ports are the

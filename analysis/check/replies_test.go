@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/ec2sim/ec2sim/scenarios"
 )
 
 // aclScenario is a scenario whose subnet b uses the ACL "acl" with the given rules (YAML flow
@@ -35,15 +33,7 @@ instances:
   one: {subnet: main/a}
   two: {subnet: main/b}
 `, extra, ingress, egress)
-	sc, err := scenarios.Parse("replies.yaml", []byte(src))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, src)
-	}
-	fs, err := Run(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fs
+	return runYAML(t, "replies.yaml", src)
 }
 
 func TestRepliesAndAdminPorts(t *testing.T) {

@@ -55,3 +55,16 @@ func (r *report) sourceDestCheck(v *scenarios.VPC) {
 		}
 	}
 }
+
+// natGateways reports public NAT gateways in subnets without a route to an internet gateway:
+// they translate to an Elastic IP that can reach nothing.
+func (r *report) natGateways(v *scenarios.VPC) {
+	for _, n := range v.NATGateways {
+		sn := r.sc.Subnet(n.Subnet)
+		if n.Private || sn == nil || hasIGWRoute(v, sn) {
+			continue
+		}
+		r.addf("EC2SIM-NET-004", n.Pos, "NAT gateway "+n.Qualified(), "put the NAT gateway in a public subnet (one whose route table sends 0.0.0.0/0 to the internet gateway), or make it private: true",
+			"public NAT gateway %s is in subnet %s, which has no route to an internet gateway: what it translates cannot reach the internet", n.Qualified(), sn.Qualified())
+	}
+}

@@ -3,8 +3,6 @@ package check
 import (
 	"slices"
 	"testing"
-
-	"github.com/ec2sim/ec2sim/scenarios"
 )
 
 func TestSourceDestCheck(t *testing.T) {
@@ -40,20 +38,41 @@ instances:
       - {subnet: main/b, source_dest_check: ` + c.eth1 + `}
   nat: {subnet: main/b, source_dest_check: ` + c.nat + `}
 `
-		sc, err := scenarios.Parse("sdc.yaml", []byte(src))
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
+		got := labels(runYAML(t, "sdc.yaml", src), "EC2SIM-NACL-001")
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
-		fs, err := Run(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, f := range fs {
-			if f.ID != "EC2SIM-NACL-001" {
-				got = append(got, f.ID+" "+f.Object)
-			}
-		}
+	}
+}
+
+func TestNATGatewayPlacement(t *testing.T) {
+	for _, c := range []struct {
+		name, nat string
+		want      []string
+	}{
+		{"public NAT gateway in the public subnet", "{subnet: pub}", nil},
+		{"public NAT gateway in the private subnet", "{subnet: priv}", []string{"EC2SIM-NET-004 NAT gateway main/nat"}},
+		{"private NAT gateway in the private subnet", "{subnet: priv, private: true}", nil},
+	} {
+		src := `
+name: nat
+vpcs:
+  main:
+    cidr: 10.0.0.0/16
+    internet_gateway: true
+    subnets:
+      pub: {cidr: 10.0.1.0/24, route_table: public}
+      priv: {cidr: 10.0.2.0/24}
+    nat_gateways:
+      nat: ` + c.nat + `
+    route_tables:
+      public:
+        routes:
+          - {destination: 0.0.0.0/0, target: igw}
+    security_groups:
+      default: {ingress: [], egress: []}
+`
+		got := labels(runYAML(t, "nat.yaml", src), "EC2SIM-NACL-001")
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}

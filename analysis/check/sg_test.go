@@ -185,16 +185,8 @@ instances:
   one: {subnet: main/a, security_groups: [web]}
   two: {subnet: main/a, security_groups: [app]}
 `
-	sc, err := scenarios.Parse("sg.yaml", []byte(src))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, src)
-	}
-	fs, err := Run(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []Finding
-	for _, f := range fs {
+	for _, f := range runYAML(t, "sg.yaml", src) {
 		// The prefix lists some cases leave unused, and the default network ACL, are not what
 		// these cases test.
 		if f.ID != "EC2SIM-PL-002" && f.ID != "EC2SIM-NACL-001" {
