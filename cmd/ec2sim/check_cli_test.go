@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -74,5 +78,44 @@ instances:
 		if code != 2 || !strings.Contains(errOut, c.err) || out != "" && !strings.HasPrefix(out, "Usage:") {
 			t.Errorf("check %v: exit %d (want 2), stderr lacks %q:\n%s%s", c.args, code, c.err, out, errOut)
 		}
+	}
+}
+
+// Every complete example in docs/check.md (a "$ ec2sim check ..." line and its output, up to
+// the end of the code block) is what the command prints today. Excerpts ("...") are skipped.
+func TestCheckDocExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/check.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, block := range strings.Split(string(doc), "```") {
+		cmdline, want, ok := strings.Cut(strings.TrimPrefix(block, "\n"), "\n")
+		if !ok || !strings.HasPrefix(cmdline, "$ ec2sim check ") || strings.Contains(want, "...") {
+			continue
+		}
+		n++
+		line, echo := strings.CutSuffix(strings.TrimPrefix(cmdline, "$ ec2sim "), `; echo "exit $?"`)
+		cmd := exec.Command(binPath, strings.Fields(line)...)
+		cmd.Dir = "../.."
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		got := out.String()
+		if echo {
+			got += fmt.Sprintf("exit %d\n", code)
+		}
+		if got != want {
+			t.Errorf("docs/check.md: %s\n got:\n%s\n want:\n%s", cmdline, got, want)
+		}
+	}
+	if n < 4 {
+		t.Errorf("only %d examples found in docs/check.md", n)
 	}
 }
