@@ -16,6 +16,8 @@ type adminService struct {
 	port  uint16
 }
 
+func (s adminService) String() string { return fmt.Sprintf("%s/%d", nacl.ProtocolName(int(s.proto)), s.port) }
+
 // adminServices are SSH and RDP (RDP also runs over UDP).
 func adminServices() []adminService {
 	return []adminService{{nacl.ProtoTCP, 22}, {nacl.ProtoTCP, 3389}, {nacl.ProtoUDP, 3389}}
@@ -34,7 +36,7 @@ func (k *aclCheck) adminFromWorld(in []nacl.Entry, w *witnesses) {
 			if !res.Allow || e == nil || e.CIDR.Bits() != 0 {
 				continue
 			}
-			svc := fmt.Sprintf("%s/%d", nacl.ProtocolName(int(s.proto)), s.port)
+			svc := s.String()
 			if _, ok := found[e.Number]; !ok {
 				order = append(order, e.Number)
 			}

@@ -128,9 +128,9 @@ func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list [
 	}
 	if dir == "ingress" && c.peers.world() {
 		var admin []string
-		for _, p := range []struct{ proto, port int }{{scenarios.ProtoTCP, 22}, {scenarios.ProtoTCP, 3389}, {scenarios.ProtoUDP, 3389}} {
-			if c.admits(p.proto, p.port) {
-				admin = append(admin, fmt.Sprintf("%s/%d", scenarios.ProtoName(p.proto), p.port))
+		for _, p := range adminServices() {
+			if c.admits(int(p.proto), int(p.port)) {
+				admin = append(admin, p.String())
 			}
 		}
 		switch {
