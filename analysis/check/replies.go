@@ -16,7 +16,9 @@ type adminService struct {
 	port  uint16
 }
 
-func (s adminService) String() string { return fmt.Sprintf("%s/%d", nacl.ProtocolName(int(s.proto)), s.port) }
+func (s adminService) String() string {
+	return fmt.Sprintf("%s/%d", nacl.ProtocolName(int(s.proto)), s.port)
+}
 
 // adminServices are SSH and RDP (RDP also runs over UDP).
 func adminServices() []adminService {
