@@ -162,3 +162,35 @@ func AtLeast(fs []Finding, min Severity) []Finding {
 	}
 	return out
 }
+
+// ParseIDs reads a comma-separated list of finding ids, each of which must be in the catalog;
+// "" is the empty list.
+func ParseIDs(s string) ([]string, error) {
+	var out []string
+	for _, id := range strings.Split(s, ",") {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if id == "" {
+			continue
+		}
+		if kind(id).Title == "" {
+			var ids []string
+			for _, k := range Catalog() {
+				ids = append(ids, k.ID)
+			}
+			return nil, fmt.Errorf("no finding has the id %q; the ids are %s", id, strings.Join(ids, ", "))
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// Without returns the findings whose id is not in ids, in order.
+func Without(fs []Finding, ids []string) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if !slices.Contains(ids, f.ID) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -198,4 +199,21 @@ func FuzzParseSeverity(f *testing.F) {
 			t.Errorf("round trip of %v: %v", v, back)
 		}
 	})
+}
+
+func TestParseIDs(t *testing.T) {
+	ids, err := ParseIDs(" ec2sim-sg-001,,EC2SIM-NACL-004 ")
+	if err != nil || !slices.Equal(ids, []string{"EC2SIM-SG-001", "EC2SIM-NACL-004"}) {
+		t.Errorf("ParseIDs = %q, %v", ids, err)
+	}
+	if ids, err := ParseIDs(""); err != nil || len(ids) != 0 {
+		t.Errorf("empty: %q, %v", ids, err)
+	}
+	if _, err := ParseIDs("EC2SIM-SG-001,SG-001"); err == nil || !strings.Contains(err.Error(), `"SG-001"`) {
+		t.Errorf("unknown id: %v", err)
+	}
+	fs := []Finding{{ID: "EC2SIM-SG-001"}, {ID: "EC2SIM-SG-002"}, {ID: "EC2SIM-SG-001"}}
+	if got := Without(fs, []string{"EC2SIM-SG-001"}); len(got) != 1 || got[0].ID != "EC2SIM-SG-002" {
+		t.Errorf("Without = %v", got)
+	}
 }

@@ -13,7 +13,7 @@ import (
 var checkCmd = &command{
 	name:    "check",
 	summary: "report security and hygiene findings on a scenario's rules (text, JSON or SARIF)",
-	usage: `Usage: ec2sim check FILE [--format text|json|sarif] [--severity LEVEL] [--fail-on LEVEL|none]
+	usage: `Usage: ec2sim check FILE [--format text|json|sarif] [--severity LEVEL] [--fail-on LEVEL|none] [--ignore IDS]
 
 Loads a scenario (nothing is brought up, no root needed) and reports findings on the rule set
 itself: security groups and network ACLs open to the internet on SSH/RDP, a default security
@@ -30,6 +30,9 @@ answer holds for every packet.
 --format sarif writes SARIF 2.1.0 for code-scanning services (GitHub, GitLab) to annotate pull
 requests; json writes {"file": ..., "findings": [...]}.
 
+--ignore leaves out the findings of the given ids (comma-separated), for example the defaults a
+lab keeps on purpose.
+
 Exit status: 0 no reported finding at or above --fail-on (default high), 1 some, 2 bad arguments
 or a scenario the loader rejects (including references to groups or prefix lists that do not
 exist: the loader's error names the file, line and column).
@@ -38,6 +41,7 @@ Examples:
   ec2sim check scenarios/suites/aws-custom-nacl.yaml
   ec2sim check lab.yaml --severity medium --fail-on medium
   ec2sim check lab.yaml --format sarif > ec2sim.sarif
+  ec2sim check lab.yaml --ignore EC2SIM-SG-002,EC2SIM-NACL-001
 `,
 }
 
@@ -51,6 +55,7 @@ func runCheck(args []string) error {
 	format := fs.String("format", "text", "output format: text, json or sarif")
 	severity := fs.String("severity", "info", "report findings of this severity or more: info, low, medium or high")
 	failOn := fs.String("fail-on", "high", "exit 1 when a reported finding has this severity or more; none never fails")
+	ignore := fs.String("ignore", "", "comma-separated finding ids to leave out (EC2SIM-SG-002,...)")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -71,6 +76,10 @@ func runCheck(args []string) error {
 			return &exitError{2, fmt.Errorf("--fail-on: %v (or none)", err)}
 		}
 	}
+	skip, err := check.ParseIDs(*ignore)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("--ignore: %v", err)}
+	}
 	write := map[string]func(w *os.File, file string, fs []check.Finding) error{
 		"text":  func(w *os.File, file string, fs []check.Finding) error { return check.WriteText(w, file, fs) },
 		"json":  func(w *os.File, file string, fs []check.Finding) error { return check.WriteJSON(w, file, fs) },
@@ -87,7 +96,7 @@ func runCheck(args []string) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	found = check.AtLeast(found, min)
+	found = check.Without(check.AtLeast(found, min), skip)
 	if err := write(os.Stdout, pos[0], found); err != nil {
 		return err
 	}

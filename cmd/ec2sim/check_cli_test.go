@@ -26,6 +26,8 @@ func TestCheckCommand(t *testing.T) {
 		{[]string{"--fail-on", "none", checkFixtures + "EC2SIM-SG-001.yaml"}, 0, "EC2SIM-SG-001"},
 		{[]string{checkFixtures + "EC2SIM-NACL-006.yaml", "--severity", "medium", "--fail-on", "low"}, 0, "no findings"},
 		{[]string{checkFixtures + "EC2SIM-SG-001.yaml", "--format", "json"}, 1, `"id": "EC2SIM-SG-001"`},
+		{[]string{checkFixtures + "EC2SIM-SG-001.yaml", "--ignore", "ec2sim-sg-001, EC2SIM-SG-002"}, 0, "no findings"},
+		{[]string{checkFixtures + "EC2SIM-SG-001.yaml", "--ignore", "EC2SIM-SG-002"}, 1, "EC2SIM-SG-001"},
 		{[]string{checkFixtures + "EC2SIM-SG-001.yaml", "--format", "sarif"}, 1, `"ruleId": "EC2SIM-SG-001"`},
 	} {
 		out, errOut, code := ec2sim(t, append([]string{"check"}, c.args...)...)
@@ -72,6 +74,7 @@ instances:
 		{[]string{checkFixtures + "clean.yaml", "--severity", "critical"}, "info, low, medium, high"},
 		{[]string{checkFixtures + "clean.yaml", "--fail-on", "bogus"}, "--fail-on"},
 		{[]string{checkFixtures + "clean.yaml", "--bogus"}, "bogus"},
+		{[]string{checkFixtures + "clean.yaml", "--ignore", "EC2SIM-SG-999"}, `no finding has the id "EC2SIM-SG-999"`},
 	} {
 		out, errOut, code := ec2sim(t, append([]string{"check"}, c.args...)...)
 		// A bad flag also prints the usage to stdout; nothing else writes a report there.
