@@ -158,13 +158,10 @@ func TestBundledScenarios(t *testing.T) {
 		key := filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
 		seen[key] = true
 		t.Run(key, func(t *testing.T) {
+			got := labels(run(t, f))
 			want, ok := suiteFindings[key]
 			if !ok {
-				t.Fatalf("no expected findings recorded for %s: add it to suiteFindings", key)
-			}
-			var got []string
-			for _, x := range run(t, f) {
-				got = append(got, x.ID+" "+x.Object)
+				t.Fatalf("no findings recorded for %s; check them and add to suiteFindings:\n\t%q: %#v,", key, key, got)
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("%s:\n got  %q\n want %q", key, got, want)
