@@ -16,17 +16,33 @@ type sgRule struct {
 	lo, hi int
 	// typ and code restrict icmp and icmpv6; -1 is any.
 	typ, code int
-	group     string  // the peers are this group's members
-	peers     addrSet // otherwise these addresses
+	group     string       // the peers are the members of this group, "vpc/group"
+	groupCIDR netip.Prefix // the CIDR of the group's VPC, which holds every member
+	peers     addrSet      // otherwise these addresses
+}
+
+// groupKey names the group a rule of vpc references as "vpc/group": a reference is the name of
+// a group of the rule's own VPC, or VPC/NAME for a group of a peered VPC.
+func groupKey(vpc, ref string) string {
+	if strings.Contains(ref, "/") {
+		return ref
+	}
+	return vpc + "/" + ref
 }
 
 func portRange(proto int) bool { return proto == scenarios.ProtoTCP || proto == scenarios.ProtoUDP }
 func icmpLike(proto int) bool  { return proto == scenarios.ProtoICMP || proto == scenarios.ProtoICMPv6 }
 
-// compileRule resolves a rule's peers through the scenario's prefix lists.
-func compileRule(sc *scenarios.Scenario, r *scenarios.Rule) sgRule {
-	c := sgRule{proto: r.Proto, lo: r.FromPort, hi: r.ToPort, typ: r.FromPort, code: r.ToPort, group: r.Group}
+// compileRule resolves a rule of vpc: its peers through the scenario's prefix lists, a group
+// reference to the group's VPC.
+func compileRule(sc *scenarios.Scenario, vpc string, r *scenarios.Rule) sgRule {
+	c := sgRule{proto: r.Proto, lo: r.FromPort, hi: r.ToPort, typ: r.FromPort, code: r.ToPort}
 	switch {
+	case r.Group != "":
+		c.group = groupKey(vpc, r.Group)
+		if v := sc.VPC(strings.SplitN(c.group, "/", 2)[0]); v != nil {
+			c.groupCIDR = v.CIDR
+		}
 	case r.CIDR.IsValid():
 		c.peers = setOf(r.CIDR)
 	case r.PrefixList != "":
@@ -53,9 +69,9 @@ func (r *sgRule) admits(proto, port int) bool {
 	return true
 }
 
-// contains reports whether a admits everything b admits. vpcCIDR holds every member of a group,
-// so a group reference is contained in a CIDR rule that covers the VPC.
-func (a *sgRule) contains(b *sgRule, vpcCIDR netip.Prefix) bool {
+// contains reports whether a admits everything b admits. The CIDR of a group's VPC holds every
+// member, so a group reference is contained in a CIDR rule that covers that VPC.
+func (a *sgRule) contains(b *sgRule) bool {
 	if a.proto != scenarios.ProtoAll {
 		if a.proto != b.proto {
 			return false
@@ -73,7 +89,7 @@ func (a *sgRule) contains(b *sgRule, vpcCIDR netip.Prefix) bool {
 	}
 	switch {
 	case b.group != "":
-		return a.group == b.group || a.group == "" && a.peers.covers(setOf(vpcCIDR))
+		return a.group == b.group || a.group == "" && b.groupCIDR.IsValid() && a.peers.covers(setOf(b.groupCIDR))
 	case a.group != "":
 		return false
 	}
@@ -93,7 +109,7 @@ func (r *report) securityGroup(v *scenarios.VPC, g *scenarios.SecurityGroup) {
 			r.addf("EC2SIM-SG-002", g.Pos, name, "declare it with no rules (security_groups: {default: {ingress: [], egress: []}}) and give every ENI a group of its own",
 				"the default security group of vpc %s allows traffic: %s", v.Name, how)
 		}
-	} else if !attached && !referenced(v, g.Name) {
+	} else if !attached && !referenced(r.sc, v.Name, g.Name) {
 		// A group that rules reference but no ENI uses is reported at the references
 		// (EC2SIM-SG-005), where the effect is.
 		r.addf("EC2SIM-SG-004", g.Pos, name, "delete the group, or list it in the security_groups of the ENIs it was meant for",
@@ -105,7 +121,7 @@ func (r *report) securityGroup(v *scenarios.VPC, g *scenarios.SecurityGroup) {
 	}{{"ingress", g.Ingress}, {"egress", g.Egress}} {
 		compiled := make([]sgRule, len(dir.rules))
 		for i, rl := range dir.rules {
-			compiled[i] = compileRule(r.sc, rl)
+			compiled[i] = compileRule(r.sc, v.Name, rl)
 		}
 		for i := range dir.rules {
 			obj := fmt.Sprintf("%s %s rule %d", name, dir.name, i+1)
@@ -122,7 +138,7 @@ func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list [
 		r.addf("EC2SIM-PL-001", rl.Pos, obj, "add entries to prefix list "+pl.Name+", or delete the rule",
 			"%s references prefix list %s, which has no entries: the rule matches nothing", text, pl.Name)
 	}
-	if rl.Group != "" && attached && r.members[v.Name+"/"+rl.Group] == 0 {
+	if rl.Group != "" && attached && r.members[c.group] == 0 {
 		r.addf("EC2SIM-SG-005", rl.Pos, obj, "attach group "+rl.Group+" to the ENIs it stands for, or delete the rule",
 			"%s references group %s, which no ENI uses: the rule matches nothing", text, rl.Group)
 	}
@@ -147,10 +163,10 @@ func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list [
 	}
 	for j := range rules {
 		o := &rules[j]
-		if j == i || o.empty() || !o.contains(c, v.CIDR) {
+		if j == i || o.empty() || !o.contains(c) {
 			continue
 		}
-		if c.contains(o, v.CIDR) && j > i {
+		if c.contains(o) && j > i {
 			continue // equivalent rules: report the later one only
 		}
 		r.addf("EC2SIM-SG-003", rl.Pos, obj, "delete the rule, or narrow the broader one if this one says what was meant",
@@ -159,15 +175,18 @@ func (r *report) sgRule(v *scenarios.VPC, attached bool, dir, obj string, list [
 	}
 }
 
-// referenced reports whether a rule of some other group of v names group.
-func referenced(v *scenarios.VPC, group string) bool {
-	for _, g := range v.SecurityGroups {
-		if g.Name == group {
-			continue
-		}
-		for _, rl := range append(append([]*scenarios.Rule{}, g.Ingress...), g.Egress...) {
-			if rl.Group == group {
-				return true
+// referenced reports whether a rule of another group, in any VPC, names vpc's group.
+func referenced(sc *scenarios.Scenario, vpc, group string) bool {
+	key := vpc + "/" + group
+	for _, v := range sc.VPCs {
+		for _, g := range v.SecurityGroups {
+			if v.Name == vpc && g.Name == group {
+				continue
+			}
+			for _, rl := range append(append([]*scenarios.Rule{}, g.Ingress...), g.Egress...) {
+				if rl.Group != "" && groupKey(v.Name, rl.Group) == key {
+					return true
+				}
 			}
 		}
 	}

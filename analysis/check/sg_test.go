@@ -58,7 +58,6 @@ func randomSGRule(r *rand.Rand, sc *scenarios.Scenario) (*scenarios.Rule, []neti
 func TestSGContainsDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	pkts := universe()
-	vpc := netip.MustParsePrefix("10.0.0.0/16")
 	for iter := range 50 {
 		sc := &scenarios.Scenario{}
 		for k := range 3 {
@@ -82,9 +81,9 @@ func TestSGContainsDifferential(t *testing.T) {
 			}
 		}
 		for i := range rules {
-			a := compileRule(sc, rules[i])
+			a := compileRule(sc, "main", rules[i])
 			for j := range rules {
-				b := compileRule(sc, rules[j])
+				b := compileRule(sc, "main", rules[j])
 				want := true
 				for k := range pkts {
 					if match[j][k] && !match[i][k] {
@@ -92,7 +91,7 @@ func TestSGContainsDifferential(t *testing.T) {
 						break
 					}
 				}
-				if got := a.contains(&b, vpc); got != want {
+				if got := a.contains(&b); got != want {
 					t.Fatalf("set %d: %s (peers %v) contains %s (peers %v) = %v, naive model %v",
 						iter, rules[i], peers[i], rules[j], peers[j], got, want)
 				}
@@ -102,14 +101,22 @@ func TestSGContainsDifferential(t *testing.T) {
 }
 
 func TestSGContainsGroups(t *testing.T) {
-	vpc := netip.MustParsePrefix("10.0.0.0/16")
-	sc := &scenarios.Scenario{}
+	sc := &scenarios.Scenario{VPCs: []*scenarios.VPC{
+		{Name: "main", CIDR: netip.MustParsePrefix("10.0.0.0/16")},
+		{Name: "peer", CIDR: netip.MustParsePrefix("10.1.0.0/16")},
+	}}
 	rule := func(s string) sgRule {
-		rl, err := scenarios.ParseRule(s)
+		// ParseRule reads group names of the rule's own VPC; a peered VPC's group is set
+		// directly, as the loader of peered references gives it (VPC/NAME).
+		peer := strings.Contains(s, "sg=peer/")
+		rl, err := scenarios.ParseRule(strings.Replace(s, "sg=peer/", "sg=", 1))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return compileRule(sc, rl)
+		if peer {
+			rl.Group = "peer/" + rl.Group
+		}
+		return compileRule(sc, "main", rl)
 	}
 	for _, c := range []struct {
 		a, b string
@@ -124,9 +131,13 @@ func TestSGContainsGroups(t *testing.T) {
 		{"tcp:20-30:sg=web", "tcp:22:sg=web", true},
 		{"icmp:3:sg=web", "icmp:3/4:sg=web", true},
 		{"icmp:3/4:sg=web", "icmp:3:sg=web", false},
+		{"tcp:22:sg=web", "tcp:22:sg=peer/web", false},
+		{"tcp:22:sg=peer/web", "tcp:22:sg=peer/web", true},
+		{"tcp:all:10.0.0.0/16", "tcp:22:sg=peer/web", false}, // the peer's members are in 10.1.0.0/16
+		{"tcp:all:10.0.0.0/15", "tcp:22:sg=peer/web", true},
 	} {
 		a, b := rule(c.a), rule(c.b)
-		if got := a.contains(&b, vpc); got != c.want {
+		if got := a.contains(&b); got != c.want {
 			t.Errorf("%s contains %s = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
@@ -231,6 +242,41 @@ func TestSecurityGroupRules(t *testing.T) {
 		}
 		if !slices.Equal(got, c.want) {
 			t.Errorf("ingress %s:\n got  %q\n want %q", c.ingress, got, c.want)
+		}
+	}
+}
+
+// A reference to a peered VPC's group (VPC/NAME, as the loader gives it once peered references
+// are accepted) counts that group's members and marks it referenced. The scenario is built by
+// hand, without the loader.
+func TestPeeredGroupReference(t *testing.T) {
+	build := func(appMembers bool) *scenarios.Scenario {
+		ref := &scenarios.Rule{Proto: 6, FromPort: 5432, ToPort: 5432, Group: "b/app"}
+		a := &scenarios.VPC{Name: "a", CIDR: netip.MustParsePrefix("10.0.0.0/16"), SecurityGroups: []*scenarios.SecurityGroup{
+			{Name: "default", VPC: "a"}, {Name: "db", VPC: "a", Ingress: []*scenarios.Rule{ref}}}}
+		b := &scenarios.VPC{Name: "b", CIDR: netip.MustParsePrefix("10.1.0.0/16"), SecurityGroups: []*scenarios.SecurityGroup{
+			{Name: "default", VPC: "b"}, {Name: "app", VPC: "b"}}}
+		sc := &scenarios.Scenario{VPCs: []*scenarios.VPC{a, b}, Instances: []*scenarios.Instance{
+			{Name: "db", ENIs: []*scenarios.ENI{{Subnet: "a/s", SecurityGroups: []string{"db"}, SourceDestCheck: true}}}}}
+		if appMembers {
+			sc.Instances = append(sc.Instances, &scenarios.Instance{Name: "app",
+				ENIs: []*scenarios.ENI{{Subnet: "b/s", SecurityGroups: []string{"app"}, SourceDestCheck: true}}})
+		}
+		return sc
+	}
+	for _, c := range []struct {
+		members bool
+		want    []string
+	}{
+		{true, nil},
+		{false, []string{"EC2SIM-SG-005 security group a/db ingress rule 1"}},
+	} {
+		fs, err := Run(build(c.members))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := labels(fs); !slices.Equal(got, c.want) {
+			t.Errorf("app has members: %v: got %q, want %q", c.members, got, c.want)
 		}
 	}
 }
