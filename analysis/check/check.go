@@ -11,7 +11,7 @@ import (
 func Run(sc *scenarios.Scenario) ([]Finding, error) {
 	r := &report{sc: sc, members: groupMembers(sc)}
 	for _, w := range sc.Warnings {
-		r.add("EC2SIM-FILE-001", w.Pos, "scenario "+sc.Name, w.Msg, "write the value the loader used, so the file says what is enforced")
+		r.add("EC2SIM-FILE-001", w.Pos, "scenario "+sc.Name, w.Msg, "change the file so that the loader has nothing to warn about (the message says what it did)")
 	}
 	for _, v := range sc.VPCs {
 		for _, g := range v.SecurityGroups {

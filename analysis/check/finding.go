@@ -85,8 +85,8 @@ type Kind struct {
 // or given another meaning.
 func Catalog() []Kind {
 	return []Kind{
-		{"EC2SIM-FILE-001", Info, "the loader changed a value in the file",
-			"The scenario loader canonicalised a value as AWS's API would (for example a CIDR with host bits set); the file does not say what is enforced."},
+		{"EC2SIM-FILE-001", Info, "the scenario loader warned about the file",
+			"The loader accepted the file with a warning: a value it canonicalised as AWS's API would (a CIDR with host bits set, so the file does not say what is enforced), a rule that matches nothing, a setting AWS does not offer. The message is the loader's."},
 		{"EC2SIM-NACL-001", Medium, "network ACL admits SSH or RDP from the whole internet",
 			"An inbound rule with 0.0.0.0/0 or ::/0 is the first match for tcp/22, tcp/3389 or udp/3389 from some address (CIS AWS Foundations 5.1, AWS Config nacl-no-unrestricted-ssh-rdp, Security Hub EC2.21). A deny with a lower number removes the finding."},
 		{"EC2SIM-NACL-002", Medium, "network ACL rule shadowed by an earlier rule with the opposite action",
