@@ -26,6 +26,7 @@ func Run(sc *scenarios.Scenario) ([]Finding, error) {
 		r.publicInPrivate(v)
 		r.sourceDestCheck(v)
 		r.natGateways(v)
+		r.routeTables(v)
 	}
 	r.prefixLists()
 	sortFindings(r.out)

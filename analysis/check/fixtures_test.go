@@ -135,8 +135,9 @@ var suiteFindings = map[string][]string{
 	// The router forwards by routes inside the instances, which check cannot see.
 	"suites/router-check-off.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
 		"EC2SIM-NET-003 instance router eth0", "EC2SIM-NET-003 instance router eth1"},
-	"suites/router-check-on.yaml":            {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
-	"suites/routes-blackhole-middlebox.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/router-check-on.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// The blackhole route the suite teaches.
+	"suites/routes-blackhole-middlebox.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-005 route table main/via-fw route 2"},
 	"suites/tracked-vs-untracked.yaml":       {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/b-acl ingress rule 100"},
 	"suites/vpc-basics.yaml":                 {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// Rule 130, the ephemeral-port rule, also admits RDP (3389) from anywhere.

@@ -68,3 +68,25 @@ func (r *report) natGateways(v *scenarios.VPC) {
 			"public NAT gateway %s is in subnet %s, which has no route to an internet gateway: what it translates cannot reach the internet", n.Qualified(), sn.Qualified())
 	}
 }
+
+// routeTables reports blackhole routes (a target that was deleted, AWS's stale route) and
+// route tables that are neither main nor associated with a subnet.
+func (r *report) routeTables(v *scenarios.VPC) {
+	used := map[string]bool{}
+	for _, sn := range v.Subnets {
+		used[sn.RouteTable] = true
+	}
+	for _, t := range v.RouteTables {
+		name := "route table " + v.Name + "/" + t.Name
+		if !t.Main && !used[t.Name] {
+			r.addf("EC2SIM-NET-006", t.Pos, name, "associate it with the subnets it was written for (route_table: "+t.Name+"), or delete it",
+				"route table %s/%s is not the main table and no subnet is associated with it", v.Name, t.Name)
+		}
+		for i, rt := range t.Routes {
+			if rt.Target.Kind == "blackhole" {
+				r.addf("EC2SIM-NET-005", rt.Pos, fmt.Sprintf("%s route %d", name, i+1), "delete the route, or point it at the target that replaced the deleted one",
+					"route %s -> blackhole drops everything to %s: on AWS a route is a blackhole when its target was deleted", rt.Destination, rt.Destination)
+			}
+		}
+	}
+}
