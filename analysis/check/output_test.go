@@ -217,3 +217,23 @@ func TestParseIDs(t *testing.T) {
 		t.Errorf("Without = %v", got)
 	}
 }
+
+func FuzzParseIDs(f *testing.F) {
+	for _, s := range []string{"", "EC2SIM-SG-001", "ec2sim-nacl-004, EC2SIM-NET-001", ",,", "EC2SIM-SG-999", "SG-001,EC2SIM-SG-001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := ParseIDs(s)
+		if err != nil {
+			return
+		}
+		if len(ids) > strings.Count(s, ",")+1 {
+			t.Errorf("ParseIDs(%q) = %d ids", s, len(ids))
+		}
+		for _, id := range ids {
+			if kind(id).Title == "" {
+				t.Errorf("ParseIDs(%q) accepted %q", s, id)
+			}
+		}
+	})
+}
