@@ -247,6 +247,7 @@ func (r *report) networkACL(v *scenarios.VPC, a *scenarios.NetworkACL, used bool
 		k.adminFromWorld(in, &w)
 		k.replies(in, out, false, &w)
 		k.replies(out, in, true, &w)
+		k.pmtud(in, out, &w)
 	}
 	return nil
 }

@@ -105,6 +105,8 @@ func Catalog() []Kind {
 			"ICMP (1) with an IPv6 CIDR or ICMPv6 (58) with an IPv4 CIDR matches no real traffic: ICMPv6 exists only over IPv6 and ICMP only over IPv4. (For security group rules the loader itself warns, which arrives as EC2SIM-FILE-001.)"},
 		{"EC2SIM-NACL-009", Low, "network ACL lets ping through but not the echo reply",
 			"A rule admits ICMP echo requests (or all traffic) in one direction, but the other direction denies the echo reply (type 0, ICMPv6 129): ping fails across the subnet boundary though everything looks open (the lesson of AWS's flow-log example)."},
+		{"EC2SIM-NACL-010", Low, "network ACL blocks path MTU discovery",
+			"A rule lets tcp through to or from a peer outside the VPC, but the inbound rules deny that peer's ICMP fragmentation-needed (type 3 code 4; ICMPv6 Packet Too Big). AWS advises allowing it in and out (aws-semantics.md §1.3): the internet gateway's MTU is 1500 while instances send 9001-byte frames, so without it large segments are lost and connections hang."},
 		{"EC2SIM-NET-001", Medium, "public IP address in a private subnet",
 			"The subnet's route table has no route to an internet gateway, so a public or Elastic IP there is unreachable today, and becomes reachable the moment someone adds a default route; map_public_ip_on_launch in a private subnet hands such addresses out."},
 		{"EC2SIM-NET-002", Medium, "route through an ENI whose source/destination check is on",

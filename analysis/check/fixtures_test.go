@@ -113,10 +113,13 @@ func TestCatalog(t *testing.T) {
 // teaching suites contain bad rules on purpose; so do AWS's defaults (the default group and the
 // default network ACL), which every scenario that keeps them inherits.
 var suiteFindings = map[string][]string{
-	"suites/aws-custom-nacl-fixed.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// AWS's documented ACL has no rule for ICMP fragmentation-needed.
+	"suites/aws-custom-nacl-fixed.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
+		"EC2SIM-NACL-010 network ACL main/web-acl ingress rule 100"},
 	// The ephemeral-port pitfall the suite teaches: replies to ports below 32768 are denied.
+	// Neither of AWS's documented ACLs has a rule for ICMP fragmentation-needed.
 	"suites/aws-custom-nacl.yaml": {"EC2SIM-SG-001 security group main/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
-		"EC2SIM-NACL-006 network ACL main/web-acl ingress rule 100", "EC2SIM-NACL-006 network ACL main/web-acl ingress rule 110",
+		"EC2SIM-NACL-006 network ACL main/web-acl ingress rule 100", "EC2SIM-NACL-010 network ACL main/web-acl ingress rule 100", "EC2SIM-NACL-006 network ACL main/web-acl ingress rule 110",
 		"EC2SIM-NACL-006 network ACL main/web-acl ingress rule 120", "EC2SIM-NACL-006 network ACL main/web-acl ingress rule 130"},
 	"suites/aws-default-group.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// The ACL lets everything in and nothing out: no reply to tcp or ping leaves.
@@ -141,7 +144,8 @@ var suiteFindings = map[string][]string{
 	"suites/tracked-vs-untracked.yaml":       {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/b-acl ingress rule 100"},
 	"suites/vpc-basics.yaml":                 {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// Rule 130, the ephemeral-port rule, also admits RDP (3389) from anywhere.
-	"examples/public-private.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/public ingress rule 130"},
+	"examples/public-private.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/public ingress rule 130",
+		"EC2SIM-NACL-010 network ACL main/public ingress rule 100"},
 	// The router forwards by routes inside the instances, which check cannot see.
 	"examples/router-instance.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default",
 		"EC2SIM-NET-003 instance router eth0", "EC2SIM-NET-003 instance router eth1"},

@@ -222,6 +222,57 @@ func (k *aclCheck) echoReplies(s *nacl.Entry, ping echo, egress bool, w *witness
 	}
 }
 
+// pmtud reports tcp rules (a service, or every tcp port, in either direction) for a peer outside
+// the VPC whose "fragmentation needed" (ICMP type 3 code 4; ICMPv6 Packet Too Big, type 2) the
+// inbound rules deny from that peer: path MTU discovery then fails, and large segments vanish
+// on the way to or from the internet (MTU 1500 at the internet gateway, 9001 inside the VPC;
+// aws-semantics.md §1.3 and §1.5).
+//
+// One finding per ACL and family is enough: the one missing rule serves every service.
+func (k *aclCheck) pmtud(in, out []nacl.Entry, w *witnesses) {
+	for _, s := range append(ptrs(in), ptrs(out)...) {
+		egress := s.Egress
+		if !(serviceRule(s) && s.Proto == nacl.ProtoTCP || allTCP(s)) {
+			continue
+		}
+		for _, a := range w.addrs {
+			if !s.CIDR.Contains(a) || k.v.CIDR.Contains(a) {
+				continue
+			}
+			port, ok := k.serviceFrom(s, nacl.ProtoTCP, a, egress, w)
+			if !ok {
+				continue
+			}
+			tooBig := nacl.Packet{Src: a, Proto: nacl.ProtoICMP, ICMPType: 3, ICMPCode: 4, HasPorts: true}
+			name, spec := "ICMP fragmentation-needed", "icmp 3:4"
+			if a.Is6() {
+				tooBig.Proto, tooBig.ICMPType, tooBig.ICMPCode = nacl.ProtoICMPv6, 2, 0
+				name, spec = "ICMPv6 Packet Too Big", "icmpv6 2:0"
+			}
+			res := k.c.Evaluate(false, &tooBig)
+			if res.Allow {
+				continue
+			}
+			dir := "from"
+			if egress {
+				dir = "to"
+			}
+			k.r.addf("EC2SIM-NACL-010", k.at(s), k.object(s), fmt.Sprintf("add an inbound allow rule for %s from %s", spec, s.CIDR),
+				"rule %d (%s) lets tcp/%d %s peer %s outside the VPC, but %s (%s) from it is denied inbound (%s): path MTU discovery fails and large segments are lost",
+				s.Number, s, port, dir, a, name, spec, res)
+			return
+		}
+	}
+}
+
+func ptrs(rules []nacl.Entry) []*nacl.Entry {
+	out := make([]*nacl.Entry, len(rules))
+	for i := range rules {
+		out[i] = &rules[i]
+	}
+	return out
+}
+
 // natGatewayHere reports whether a NAT gateway sits in a subnet that uses this ACL: its
 // connections leave from ports 1024-65535, so the replies it needs cover them all.
 func (k *aclCheck) natGatewayHere() bool {
