@@ -20,7 +20,8 @@ itself: security groups and network ACLs open to the internet on SSH/RDP, a defa
 group that allows traffic, network ACL rules shadowed by earlier ones or that can never match,
 redundant security group rules, groups attached to nothing, rules that match nothing, public IPs
 in private subnets, routes through ENIs whose source/destination check is on, blackhole routes,
-and network ACLs that let a service through but not its replies. Each finding
+and network ACLs that let a service through but not its replies, or that block path MTU
+discovery. Each finding
 has a stable id (EC2SIM-SG-001, ...), a severity (info, low, medium, high), the object with its
 file:line:col, a message and a fix. docs/check.md lists every id.
 
