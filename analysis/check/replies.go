@@ -173,10 +173,7 @@ func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports [
 		return
 	}
 	name := nacl.ProtocolName(proto)
-	svc := fmt.Sprintf("%s/%d", name, port)
-	if s.Proto == nacl.ProtoAll || s.FromPort == 0 && s.ToPort == 65535 {
-		svc = name
-	}
+	svc := service(s, proto, port)
 	fix := fmt.Sprintf("add an %s allow rule for %s %d-%d to %s", backDir, name, anyClientLo, anyClientHi, s.CIDR)
 	if egress {
 		fix = fmt.Sprintf("add an %s allow rule for %s %d-%d from %s", backDir, name, lo, hi, s.CIDR)
@@ -190,6 +187,15 @@ func (k *aclCheck) portReplies(s *nacl.Entry, egress bool, w *witnesses, ports [
 	k.r.addf("EC2SIM-NACL-006", k.at(s), k.object(s), fix,
 		"rule %d (%s) lets %s %s, but the %s rules deny replies to %s of the ephemeral range %d-%d of %s (peer %s)",
 		s.Number, s, svc, dir, backDir, spans(worst), lo, hi, clients, peer)
+}
+
+// service names what rule s admits of proto in messages: "tcp/443" for a service found on
+// port, "tcp" for a rule of every port.
+func service(s *nacl.Entry, proto, port int) string {
+	if s.Proto == nacl.ProtoAll || s.FromPort == 0 && s.ToPort == 65535 {
+		return nacl.ProtocolName(proto)
+	}
+	return fmt.Sprintf("%s/%d", nacl.ProtocolName(proto), port)
 }
 
 // echoReplies reports a rule that admits ping requests whose echo replies the other direction
@@ -258,8 +264,8 @@ func (k *aclCheck) pmtud(in, out []nacl.Entry, w *witnesses) {
 				dir = "to"
 			}
 			k.r.addf("EC2SIM-NACL-010", k.at(s), k.object(s), fmt.Sprintf("add an inbound allow rule for %s from %s", spec, s.CIDR),
-				"rule %d (%s) lets tcp/%d %s peer %s outside the VPC, but %s (%s) from it is denied inbound (%s): path MTU discovery fails and large segments are lost",
-				s.Number, s, port, dir, a, name, spec, res)
+				"rule %d (%s) lets %s %s peer %s outside the VPC, but %s (%s) from it is denied inbound (%s): path MTU discovery fails and large segments are lost",
+				s.Number, s, service(s, nacl.ProtoTCP, port), dir, a, name, spec, res)
 			return
 		}
 	}
