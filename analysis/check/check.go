@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ec2sim/ec2sim/scenarios"
 )
@@ -145,7 +146,11 @@ func (r *report) prefixLists() {
 		}
 	}
 	for _, pl := range r.sc.PrefixLists {
-		if !refs[pl.Name] {
+		// AWS-managed lists (com.amazonaws.REGION.SERVICE, which the AWS importer names
+		// com-amazonaws-...) come with the account and serve gateway endpoints' routes, which
+		// scenarios do not model: unused by rules is no finding there, and they cannot be
+		// deleted.
+		if !refs[pl.Name] && !strings.HasPrefix(pl.Name, "com-amazonaws-") {
 			r.addf("EC2SIM-PL-002", pl.Pos, "prefix list "+pl.Name, "delete it, or reference it where it was meant to be used",
 				"prefix list %s is referenced by no security group rule", pl.Name)
 		}
