@@ -14,6 +14,7 @@ var checkCmd = &command{
 	name:    "check",
 	summary: "report security and hygiene findings on a scenario's rules (text, JSON or SARIF)",
 	usage: `Usage: ec2sim check FILE [--format text|json|sarif] [--severity LEVEL] [--fail-on LEVEL|none] [--ignore IDS]
+       ec2sim check --list
 
 Loads a scenario (nothing is brought up, no root needed) and reports findings on the rule set
 itself: security groups and network ACLs open to the internet on SSH/RDP, a default security
@@ -23,7 +24,8 @@ in private subnets, routes through ENIs whose source/destination check is on, bl
 and network ACLs that let a service through but not its replies, or that block path MTU
 discovery. Each finding
 has a stable id (EC2SIM-SG-001, ...), a severity (info, low, medium, high), the object with its
-file:line:col, a message and a fix. docs/check.md lists every id.
+file:line:col, a message and a fix. --list prints every id with its severity and title;
+docs/check.md explains each.
 
 Network ACL findings are decided by the engine's own ACL evaluator, on packets chosen so that the
 answer holds for every packet.
@@ -57,12 +59,22 @@ func runCheck(args []string) error {
 	severity := fs.String("severity", "info", "report findings of this severity or more: info, low, medium or high")
 	failOn := fs.String("fail-on", "high", "exit 1 when a reported finding has this severity or more; none never fails")
 	ignore := fs.String("ignore", "", "comma-separated finding ids to leave out (EC2SIM-SG-002,...)")
+	list := fs.Bool("list", false, "print every kind of finding (id, severity, title) and exit")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return &exitError{2, nil}
+	}
+	if *list {
+		if len(pos) > 0 {
+			return &exitError{2, errors.New("--list takes no FILE")}
+		}
+		for _, k := range check.Catalog() {
+			fmt.Printf("%-16s %-7s %s\n", k.ID, k.Severity, k.Title)
+		}
+		return nil
 	}
 	if len(pos) != 1 {
 		return &exitError{2, fmt.Errorf("want exactly one scenario FILE, got %d arguments (see ec2sim check --help)", len(pos))}

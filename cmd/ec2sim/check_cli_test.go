@@ -75,6 +75,7 @@ instances:
 		{[]string{checkFixtures + "clean.yaml", "--fail-on", "bogus"}, "--fail-on"},
 		{[]string{checkFixtures + "clean.yaml", "--bogus"}, "bogus"},
 		{[]string{checkFixtures + "clean.yaml", "--ignore", "EC2SIM-SG-999"}, `no finding has the id "EC2SIM-SG-999"`},
+		{[]string{"--list", checkFixtures + "clean.yaml"}, "--list takes no FILE"},
 	} {
 		out, errOut, code := ec2sim(t, append([]string{"check"}, c.args...)...)
 		// A bad flag also prints the usage to stdout; nothing else writes a report there.
