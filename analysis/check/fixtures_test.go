@@ -142,7 +142,23 @@ var suiteFindings = map[string][]string{
 	// The blackhole route the suite teaches.
 	"suites/routes-blackhole-middlebox.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-005 route table main/via-fw route 2"},
 	"suites/tracked-vs-untracked.yaml":       {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/b-acl ingress rule 100"},
-	"suites/vpc-basics.yaml":                 {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/anti-spoofing.yaml":              {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/conntrack-idle-timeout.yaml":     {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/session-manager.yaml":            {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// Every tier admits only the one before it (by group) and SSH only from the bastion: only
+	// AWS's defaults remain.
+	"suites/three-tier-bastion.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// The loader's warnings are the suite's lesson: routes to a VPC peered only through another
+	// one carry nothing (no transitive peering). The group reference across the peering
+	// (b/app) has members, so it is no finding.
+	"suites/vpc-peering.yaml": {"EC2SIM-NACL-001 network ACL a/default ingress rule 100", "EC2SIM-SG-002 security group a/default",
+		"EC2SIM-NACL-001 network ACL b/default ingress rule 100", "EC2SIM-SG-002 security group b/default",
+		"EC2SIM-NACL-001 network ACL c/default ingress rule 100", "EC2SIM-SG-002 security group c/default",
+		"EC2SIM-FILE-001 scenario vpc-peering", "EC2SIM-FILE-001 scenario vpc-peering"},
+	// The far VPC's group admits everything from anywhere.
+	"suites/vpn-onprem.yaml": {"EC2SIM-SG-001 security group other/open ingress rule 1", "EC2SIM-NACL-001 network ACL main/default ingress rule 100",
+		"EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL other/default ingress rule 100", "EC2SIM-SG-002 security group other/default"},
+	"suites/vpc-basics.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// Rule 130, the ephemeral-port rule, also admits RDP (3389) from anywhere.
 	"examples/public-private.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/public ingress rule 130",
 		"EC2SIM-NACL-010 network ACL main/public ingress rule 100"},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	awsimport "github.com/ec2sim/ec2sim/importer/aws"
+	tfimport "github.com/ec2sim/ec2sim/importer/terraform"
 )
 
 // Every AWS snapshot the importer has (real describe-* output) checks without error, its
@@ -50,5 +51,36 @@ func TestImportedSnapshots(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("%d snapshots found", n)
+	}
+}
+
+// Every Terraform plan fixture of the importer checks without error, with well-formed findings
+// placed in the imported scenario.
+func TestImportedPlans(t *testing.T) {
+	plans, _ := filepath.Glob("../../importer/terraform/testdata/*.json")
+	if len(plans) < 3 {
+		t.Fatalf("%d plans found", len(plans))
+	}
+	for _, plan := range plans {
+		t.Run(filepath.Base(plan), func(t *testing.T) {
+			data, err := os.ReadFile(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tfimport.Import(plan, data, tfimport.Options{Partial: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := Run(res.Scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs {
+				if kind(f.ID).Title == "" || f.Pos.File != res.Scenario.File || f.Pos.Line == 0 {
+					t.Errorf("finding %s %s at %q", f.ID, f.Object, f.Pos)
+				}
+			}
+			t.Logf("%s: %v", filepath.Base(plan), labels(fs))
+		})
 	}
 }
