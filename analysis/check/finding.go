@@ -112,7 +112,7 @@ func Catalog() []Kind {
 		{"EC2SIM-NET-002", Medium, "route through an ENI whose source/destination check is on",
 			"A route sends traffic to an instance or ENI that must forward it, but its source/destination check is on, so the hypervisor drops every packet not addressed to it or not sent from its own address (aws-semantics.md §1.4; trace reports EC2SIM_SOURCE_DEST_CHECK)."},
 		{"EC2SIM-NET-003", Low, "source/destination check off on an ENI that no route uses",
-			"With the check off an ENI may send packets from any source address: anti-spoofing is given up (aws-semantics.md §1.4). NAT, router and firewall instances need that, but no route table routes through this ENI; routes configured inside other instances are not visible to check."},
+			"With the check off an ENI may send packets from any source address: anti-spoofing is given up (aws-semantics.md §1.4). NAT, router and firewall instances need that, but no route table routes through this ENI; routes configured inside other instances, or added by a scenario's steps, are not visible to check."},
 		{"EC2SIM-NET-004", Medium, "public NAT gateway in a subnet without a route to an internet gateway",
 			"A public NAT gateway sends what it translates through its own subnet's route table; without a route to the internet gateway there, nothing behind it reaches the internet (aws-semantics.md §1.5, AWS's NAT gateway troubleshooting)."},
 		{"EC2SIM-NET-005", Low, "blackhole route",
