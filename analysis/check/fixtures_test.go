@@ -144,7 +144,10 @@ var suiteFindings = map[string][]string{
 	"suites/tracked-vs-untracked.yaml":       {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NACL-001 network ACL main/b-acl ingress rule 100"},
 	"suites/anti-spoofing.yaml":              {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	"suites/conntrack-idle-timeout.yaml":     {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
-	"suites/nat-gateway-idle-timeout.yaml":   {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	"suites/hypervisor-scrub.yaml":           {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
+	// The loader's warning is the lesson: scrub: false hands memory and volumes on unzeroed.
+	"suites/hypervisor-scrub-unsafe.yaml":  {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-FILE-001 scenario hypervisor-scrub-unsafe"},
+	"suites/nat-gateway-idle-timeout.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default"},
 	// The route through natbox is added by a step, which check does not read.
 	"suites/nat-gateway-vs-nat-instance.yaml": {"EC2SIM-NACL-001 network ACL main/default ingress rule 100", "EC2SIM-SG-002 security group main/default", "EC2SIM-NET-003 instance natbox eth0"},
 	// The public ACL's return rules (1024-65535 from anywhere) also admit RDP; no rule for ICMP
