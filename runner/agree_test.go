@@ -2,44 +2,22 @@ package runner
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ec2sim/ec2sim/lab"
-	"github.com/ec2sim/ec2sim/scenarios"
+	"github.com/ec2sim/ec2sim/lab/labtest"
 )
 
 // TestTraceAgreesWithEngine brings up every bundled scenario, sends each of its probes for real
 // and traces the same packet through the running lab: the prediction (reachable both ways) and
 // what the real packets did must agree on every probe.
 func TestTraceAgreesWithEngine(t *testing.T) {
-	if os.Geteuid() != 0 || testing.Short() {
-		t.Skip("needs root: brings up labs")
-	}
-	files, _ := filepath.Glob("../scenarios/suites/*.yaml")
-	ex, _ := filepath.Glob("../scenarios/examples/*.yaml")
-	files = append(files, ex...)
-	if len(files) == 0 {
-		t.Fatal("no bundled scenarios found")
-	}
-	for _, f := range files {
+	labtest.RequireRoot(t)
+	for _, f := range labtest.Bundled(t, "..") {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			sc, err := scenarios.Load(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := lab.NewPlan(sc, testLabName(sc.Name))
-			if err != nil {
-				t.Skipf("not runnable yet: %v", err)
-			}
-			plan.FlowLogDir = t.TempDir()
-			l, err := lab.Up(context.Background(), plan)
-			if err != nil {
-				t.Skipf("not runnable yet: %v", err)
-			}
-			defer l.Down()
+			l, sc := labtest.UpFile(t, f, "agree")
 			results := runProbes(context.Background(), l, sc.Expect, Options{}, nil)
 			for i, p := range sc.Expect {
 				if p.Proto == "" || results[i].Observed == "error" {
@@ -91,27 +69,10 @@ func TestTraceAgreesWithEngine(t *testing.T) {
 // its probes: the engine's decisions on the real packet and its reply must equal the
 // prediction hop by hop (stage, outcome, component, rule), not only in the end result.
 func TestLiveTraceAgreesHopByHop(t *testing.T) {
-	if os.Geteuid() != 0 || testing.Short() {
-		t.Skip("needs root: brings up labs")
-	}
-	files, _ := filepath.Glob("../scenarios/suites/*.yaml")
-	ex, _ := filepath.Glob("../scenarios/examples/*.yaml")
-	for _, f := range append(files, ex...) {
+	labtest.RequireRoot(t)
+	for _, f := range labtest.Bundled(t, "..") {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			sc, err := scenarios.Load(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := lab.NewPlan(sc, testLabName(sc.Name))
-			if err != nil {
-				t.Skipf("not runnable yet: %v", err)
-			}
-			plan.FlowLogDir = t.TempDir()
-			l, err := lab.Up(context.Background(), plan)
-			if err != nil {
-				t.Skipf("not runnable yet: %v", err)
-			}
-			defer l.Down()
+			l, sc := labtest.UpFile(t, f, "live")
 			for _, p := range sc.Expect {
 				if p.Proto == "" {
 					continue

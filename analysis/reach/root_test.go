@@ -2,17 +2,14 @@ package reach
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ec2sim/ec2sim/lab"
+	"github.com/ec2sim/ec2sim/lab/labtest"
 	"github.com/ec2sim/ec2sim/scenarios"
 )
 
@@ -20,15 +17,8 @@ import (
 // agrees with real probes on every probed cell. At most 150 probes per scenario and three labs at
 // a time keep the whole test near a minute.
 func TestVerifyBundledScenarios(t *testing.T) {
-	if os.Geteuid() != 0 || testing.Short() {
-		t.Skip("needs root: brings up labs")
-	}
-	files, _ := filepath.Glob("../../scenarios/suites/*.yaml")
-	ex, _ := filepath.Glob("../../scenarios/examples/*.yaml")
-	files = append(files, ex...)
-	if len(files) == 0 {
-		t.Fatal("no bundled scenarios found")
-	}
+	labtest.RequireRoot(t)
+	files := labtest.Bundled(t, "../..")
 	sem := make(chan struct{}, 3)
 	var wg sync.WaitGroup
 	var probes atomic.Int64
@@ -54,29 +44,17 @@ func TestVerifyBundledScenarios(t *testing.T) {
 }
 
 func verifyOne(t *testing.T, file string, sc *scenarios.Scenario) int {
-	b := make([]byte, 3)
-	rand.Read(b)
-	name := sc.Name
-	if len(name) > 18 {
-		name = strings.TrimRight(name[:18], "-")
-	}
-	name = "rv-" + name + "-" + hex.EncodeToString(b)
-	plan, err := lab.NewPlan(sc, name)
+	// Not labtest.Up: this runs on its own goroutine, where t.Fatal must not be called.
+	plan, err := labtest.Plan(t, sc, "rv-"+sc.Name)
 	if err != nil {
-		if strings.Contains(err.Error(), "not supported yet") {
-			t.Logf("%s: not runnable yet: %v", filepath.Base(file), err)
-			return 0
-		}
 		t.Errorf("%s: %v", file, err)
 		return 0
 	}
-	plan.FlowLogDir = t.TempDir()
 	l, err := lab.Up(context.Background(), plan)
 	if err != nil {
 		t.Errorf("%s: bring-up: %v", file, err)
 		return 0
 	}
-	t.Cleanup(func() { l.Down() })
 	defer l.Down()
 	start := time.Now()
 	_, vr, err := Verify(context.Background(), l, Options{}, VerifyOptions{MaxProbes: 150, Timeout: 1500 * time.Millisecond})

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,34 @@ func Expect(t testing.TB, l *lab.Lab, probes ...Probe) {
 			t.Errorf("%s: completed %v, want %v (%s)", p, r.Completed, p.Allow, r.Detail)
 		}
 	}
+}
+
+// Bundled lists every scenario shipped with ec2sim (scenarios/suites and scenarios/examples);
+// repo is the path from the test's package directory to the repository root. It fails t when
+// there are none, so a moved directory cannot turn a test over all of them into a test of none.
+func Bundled(t testing.TB, repo string) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"scenarios/suites", "scenarios/examples"} {
+		m, err := filepath.Glob(filepath.Join(repo, dir, "*.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no bundled scenarios under %s", repo)
+	}
+	return files
+}
+
+// UpFile loads a scenario file, plans it and brings it up; see Plan and Up. Every bundled
+// scenario must come up, so a file that does not is a failure, not a skip.
+func UpFile(t testing.TB, file, prefix string) (*lab.Lab, *scenarios.Scenario) {
+	t.Helper()
+	sc, err := scenarios.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return UpScenario(t, sc, prefix+"-"+sc.Name), sc
 }
