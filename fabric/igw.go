@@ -33,13 +33,7 @@ func toInternet(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, 
 	}
 	if p.Kind == packet.KindIPv4 && p.DF && p.TotalLen > InternetMTU && (tr == nil || !tr.GSO) {
 		v.stepAt(StageIGW, false, ReasonTooBig, in, from, -1)
-		// The "fragmentation needed" answer is ICMP like any other: AWS documents that PMTUD
-		// is blocked unless the sender's groups admit it inbound.
-		icmp := sgengine.Flow{Src: sub.Router, Dst: p.Src, Proto: 1, ICMPType: 3, ICMPCode: 4, IsICMPError: true,
-			Inner: sgengine.InnerFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: f.SrcPort, DstPort: f.DstPort}}
-		if st.SG == nil || st.SG.Ingress(in, &icmp, tr.table(in), tr.now()).Allowed {
-			v.Action, v.MTU = ReplyFragNeeded, InternetMTU
-		}
+		fragNeeded(p, sub, st, f, tr, v)
 		return NoENI, false
 	}
 	v.stepAt(StageIGW, true, ReasonNone, in, from, -1)
@@ -49,6 +43,29 @@ func toInternet(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, 
 	v.RewriteMACs, v.SrcMAC, v.DstMAC = true, st.IGWMAC, st.ENIs[out].Identity.MAC
 	v.step(StageDeliver, true, ReasonDelivered, out)
 	return out, true
+}
+
+// fragNeeded answers a DF packet too big for the internet with ICMP "fragmentation needed" to
+// its sender, if the sender's groups admit it: the answer is ICMP like any other, and AWS
+// documents that PMTUD is blocked unless the groups admit it inbound. The engine builds the
+// answer from the frame as the sender sent it, from the router of the sender's subnet. A packet
+// that a NAT gateway has translated is answered to the instance behind the gateway (v.In, the
+// inside flow of the gateway's decision), not to the gateway.
+func fragNeeded(p *packet.Parsed, sub *SubnetState, st *State, f *sgengine.Flow, tr *Tracking, v *Verdict) {
+	sender, src := v.In, p.Src
+	inner := sgengine.InnerFlow{Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: f.SrcPort, DstPort: f.DstPort}
+	if v.NAT.Via {
+		k := &v.NAT.Decision.Flow
+		sub = &st.Subnets[st.ENIs[sender].Subnet]
+		src, inner.Src = k.Inside, k.Inside
+		if p.HasPorts {
+			inner.SrcPort = k.InsidePort
+		}
+	}
+	icmp := sgengine.Flow{Src: sub.Router, Dst: src, Proto: 1, ICMPType: 3, ICMPCode: 4, IsICMPError: true, Inner: inner}
+	if st.SG == nil || st.SG.Ingress(sender, &icmp, tr.table(sender), tr.now()).Allowed {
+		v.Action, v.MTU = ReplyFragNeeded, InternetMTU
+	}
 }
 
 // decideFromInternet handles what the simulated internet sends: ARP is answered with the

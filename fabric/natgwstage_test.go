@@ -410,3 +410,56 @@ func openGroups(t *testing.T, st *State) *State {
 	}
 	return st.WithPolicy(pol)
 }
+
+// A DF packet too big for the internet, sent through the NAT gateway, is answered with
+// "fragmentation needed" to the instance behind the gateway — when that instance's groups admit
+// ICMP 3/4, as AWS documents for PMTUD — and dropped without an answer otherwise. The check is
+// the sender's, not the gateway's: the cases give the ICMP rule to one of the two only.
+func TestNATGatewayFragNeeded(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		admitting uint32 // the ENI whose groups admit ICMP 3/4
+		action    Action
+	}{
+		{"the sender admits ICMP", 2, ReplyFragNeeded},
+		{"only the gateway's ENI admits ICMP", natGW, Drop},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := natState(t, nil)
+			any4 := netip.MustParsePrefix("0.0.0.0/0")
+			cfg := &sgengine.Config{Groups: []sgengine.Group{
+				{ID: "sg-out", Name: "out", Egress: []sgengine.Rule{{Proto: -1, CIDR: any4}}},
+				{ID: "sg-pmtud", Name: "pmtud", Ingress: []sgengine.Rule{{Proto: 1, FromPort: 3, ToPort: 4, CIDR: any4}}},
+			}}
+			for i, e := range st.ENIs {
+				groups := []string{"sg-out"}
+				if uint32(i) == c.admitting {
+					groups = append(groups, "sg-pmtud")
+				}
+				cfg.ENIs = append(cfg.ENIs, sgengine.ENIConfig{Index: uint32(i), Groups: groups, PrivateIPs: e.Identity.Addrs})
+			}
+			pol, err := sgengine.Compile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st = st.WithPolicy(pol)
+			tr := natTracking(st)
+			syn := tcpTo(st, 2, 0, natInetA, 443, true)
+			syn.TCPFlags = packet.TCPSyn
+			var v Verdict
+			Decide(syn, 2, st, tr, &v) // the connection exists, so the big segment is translated
+			apply(tr, &v)
+			big := tcpTo(st, 2, 0, natInetA, 443, true)
+			big.TCPFlags = packet.TCPAck
+			big.DF, big.TotalLen = true, 2000
+			tr.Now = 2
+			Decide(big, 2, st, tr, &v)
+			if v.Action != c.action || v.Reason != ReasonTooBig {
+				t.Fatalf("got %v %v, want %v %v; hops %v", v.Action, v.Reason, c.action, ReasonTooBig, pathResult(st, &v).Hops)
+			}
+			if c.action == ReplyFragNeeded && v.MTU != InternetMTU {
+				t.Errorf("MTU %d, want %d", v.MTU, InternetMTU)
+			}
+		})
+	}
+}

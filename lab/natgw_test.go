@@ -166,6 +166,23 @@ func TestNATGatewayRootPath(t *testing.T) {
 	if n := l.Engine.Counters(natGWIndex(t, l)).Drops[fabric.ReasonNATFragment].Load(); n == 0 {
 		t.Error("no fragment drops counted on the gateway")
 	}
+
+	// Path MTU discovery through the NAT gateway and the internet gateway (MTU 1500): app learns
+	// the MTU only once its own groups admit ICMP "fragmentation needed" inbound.
+	pmtu := func() bool {
+		hypervisor.Command(l.Plan.Lab, "app", "ping", "-M", "do", "-s", "3000", "-c1", "-W1", "198.51.100.20").Run()
+		out, _ := hypervisor.Command(l.Plan.Lab, "app", "ip", "route", "get", "198.51.100.20").CombinedOutput()
+		return strings.Contains(string(out), "mtu 1500")
+	}
+	if pmtu() {
+		t.Error("app learned the path MTU through the NAT gateway without an inbound ICMP rule")
+	}
+	if err := l.Authorize("default", "ingress", "icmp:3/4:0.0.0.0/0"); err != nil {
+		t.Fatal(err)
+	}
+	if !pmtu() {
+		t.Error("with an inbound ICMP 3/4 rule app did not learn the MTU of 1500 through the NAT gateway")
+	}
 }
 
 // TestNATGatewayIdleTimeoutRST: after 350 s without packets (the engine's clock moved on), the
