@@ -225,6 +225,11 @@ func (l *Lab) AddRoute(table, dest, target string) error {
 			if err != nil {
 				return err
 			}
+			if k == fabric.TargetPeering {
+				if err := peeringOfTable(st, l.Plan.Lab, &t, idx); err != nil {
+					return err
+				}
+			}
 			e.Kind, e.Index = k, idx
 		case "nat":
 			idx, err := natGatewayByName(st, name)

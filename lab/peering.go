@@ -54,6 +54,24 @@ func gatewayTarget(st *fabric.State, kind, name string) (fabric.TargetKind, uint
 	return fabric.TargetPeering, i, nil
 }
 
+// peeringOfTable refuses a route from table t to peering idx unless t's VPC is one of the
+// peering's two ends, as AWS refuses it: the plan names every table's ID after its VPC
+// (network.go), which is how the table's VPC is found again here.
+func peeringOfTable(st *fabric.State, lab string, t *fabric.RouteTableState, idx uint32) error {
+	pc := &st.Peerings[idx]
+	for k, v := range st.VPCs {
+		if t.ID != awsID("rtb", lab, v.Name+"/"+t.Name) {
+			continue
+		}
+		if _, ok := pc.Peer(uint32(k)); !ok {
+			return fmt.Errorf("target peering/%s: route table %s belongs to vpc %s, which is not an end of peering %s (it connects vpc %s and vpc %s)",
+				pc.Name, t.Name, v.Name, pc.Name, st.VPCs[pc.A].Name, st.VPCs[pc.B].Name)
+		}
+		return nil
+	}
+	return nil
+}
+
 // gatewayStatus describes the peering connections and VPN gateways, one line each, for
 // `ec2sim route list`.
 func gatewayStatus(st *fabric.State) []string {

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,19 @@ func TestPeeringIsNotTransitive(t *testing.T) {
 	}
 	if drops(l, app, fabric.ReasonOutsidePeerVPC) == before {
 		t.Error("b -> internet was not dropped at the peering")
+	}
+}
+
+// A route to a peering is refused in a table of a VPC that is not one of its ends, as AWS
+// refuses it, and accepted in one that is.
+func TestRouteToPeeringNeedsAnEnd(t *testing.T) {
+	l := suiteLab(t, "peerrt", "vpc-peering.yaml")
+	err := l.AddRoute("b-rt", "10.9.0.0/16", "peering/a-c")
+	if err == nil || !strings.Contains(err.Error(), "not an end of peering a-c") {
+		t.Errorf("b-rt -> peering/a-c: got %v, want a refusal naming the peering", err)
+	}
+	if err := l.AddRoute("c-rt", "10.9.0.0/16", "peering/a-c"); err != nil {
+		t.Errorf("c-rt -> peering/a-c: %v", err)
 	}
 }
 
