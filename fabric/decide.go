@@ -424,23 +424,36 @@ func route(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, tr *T
 		return NoENI, false
 	}
 	v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
-	to := st.ENIs[out].Subnet
-	// Network ACLs apply where traffic crosses a subnet boundary, never inside a subnet.
-	if to != from {
-		if ok, rule := st.ACLs[st.Subnets[from].ACL].Evaluate(true, f); !ok {
-			v.stepAt(StageNACLOut, false, ReasonNACLOutbound, in, from, rule)
-			return NoENI, false
-		} else {
-			v.stepAt(StageNACLOut, true, ReasonNone, in, from, rule)
-		}
-		if ok, rule := st.ACLs[st.Subnets[to].ACL].Evaluate(false, f); !ok {
-			v.stepAt(StageNACLIn, false, ReasonNACLInbound, out, to, rule)
-			return NoENI, false
-		} else {
-			v.stepAt(StageNACLIn, true, ReasonNone, out, to, rule)
-		}
+	if !crossSubnets(in, from, out, st.ENIs[out].Subnet, st, f, v) {
+		return NoENI, false
 	}
 	return out, true
+}
+
+// naclStage evaluates the network ACL of subnet sub on f, outbound (egress) or inbound, and
+// records the stage at ENI eni; every path that crosses a subnet's boundary — routed inside the
+// VPC, to and from the gateways, over a peering — passes its ACLs through here.
+func naclStage(sub, eni uint32, egress bool, st *State, f *sgengine.Flow, v *Verdict) bool {
+	ok, rule := st.ACLs[st.Subnets[sub].ACL].Evaluate(egress, f)
+	stage, r := StageNACLIn, ReasonNACLInbound
+	if egress {
+		stage, r = StageNACLOut, ReasonNACLOutbound
+	}
+	if ok {
+		r = ReasonNone
+	}
+	v.stepAt(stage, ok, r, eni, sub, rule)
+	return ok
+}
+
+// crossSubnets applies the network ACLs between subnet from (ENI in sends) and subnet to (ENI
+// out receives): outbound of from, then inbound of to. They apply where traffic crosses a
+// subnet boundary, never inside a subnet.
+func crossSubnets(in, from, out, to uint32, st *State, f *sgengine.Flow, v *Verdict) bool {
+	if to == from {
+		return true
+	}
+	return naclStage(from, in, true, st, f, v) && naclStage(to, out, false, st, f, v)
 }
 
 // nextHopForwards reports whether the ENI a packet goes to next does not hold its destination:

@@ -18,11 +18,8 @@ func toInternet(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, 
 		v.stepAt(StageIGW, false, ReasonGateway, in, from, -1)
 		return NoENI, false
 	}
-	if ok, rule := st.ACLs[sub.ACL].Evaluate(true, f); !ok {
-		v.stepAt(StageNACLOut, false, ReasonNACLOutbound, in, from, rule)
+	if !naclStage(from, in, true, st, f, v) {
 		return NoENI, false
-	} else {
-		v.stepAt(StageNACLOut, true, ReasonNone, in, from, rule)
 	}
 	// The gateway translates only a private address that has a public one: the primary private
 	// IP of an ENI with a public or Elastic IP, in this VPC.

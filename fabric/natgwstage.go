@@ -101,14 +101,6 @@ func natPacket(p *packet.Parsed, q *natgw.Packet) {
 	}
 }
 
-// okOr is the reason a step records: none when it passed, r when it refused the packet.
-func okOr(ok bool, r Reason) Reason {
-	if ok {
-		return ReasonNone
-	}
-	return r
-}
-
 // natReason is the drop reason of a gateway verdict that does not translate.
 func natReason(v natgw.Verdict) Reason {
 	switch v {
@@ -141,15 +133,8 @@ func toNATGW(p *packet.Parsed, in, from, gw uint32, ri int, st *State, f *sgengi
 	v.stepAt(StageRoute, true, ReasonNone, in, from, ri)
 	v.NAT.Via, v.NAT.GW = true, gw
 	g := &st.ENIs[gw]
-	if to := g.Subnet; to != from {
-		ok, rule := st.ACLs[st.Subnets[from].ACL].Evaluate(true, f)
-		if v.stepAt(StageNACLOut, ok, okOr(ok, ReasonNACLOutbound), in, from, rule); !ok {
-			return NoENI, false
-		}
-		ok, rule = st.ACLs[st.Subnets[to].ACL].Evaluate(false, f)
-		if v.stepAt(StageNACLIn, ok, okOr(ok, ReasonNACLInbound), gw, to, rule); !ok {
-			return NoENI, false
-		}
+	if !crossSubnets(in, from, gw, g.Subnet, st, f, v) {
+		return NoENI, false
 	}
 	t := tr.natTable(gw)
 	if t == nil {
@@ -203,8 +188,7 @@ func fromInternetToNATGW(p *packet.Parsed, in, gw uint32, st *State, tr *Trackin
 	var flow sgengine.Flow
 	flowOf(p, &flow)
 	flow.Dst = pub
-	ok, rule := st.ACLs[st.Subnets[g.Subnet].ACL].Evaluate(false, &flow)
-	if v.stepAt(StageNACLIn, ok, okOr(ok, ReasonNACLInbound), gw, g.Subnet, rule); !ok {
+	if !naclStage(g.Subnet, gw, false, st, &flow, v) {
 		return
 	}
 	natInbound(p, &flow, gw, st, tr, v)

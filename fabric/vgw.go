@@ -43,11 +43,8 @@ func toVGW(p *packet.Parsed, in, from uint32, st *State, f *sgengine.Flow, v *Ve
 		return NoENI, false
 	}
 	op := &st.OnPrem[vpc.VGW]
-	if ok, rule := st.ACLs[sub.ACL].Evaluate(true, f); !ok {
-		v.stepAt(StageNACLOut, false, ReasonNACLOutbound, in, from, rule)
+	if !naclStage(from, in, true, st, f, v) {
 		return NoENI, false
-	} else {
-		v.stepAt(StageNACLOut, true, ReasonNone, in, from, rule)
 	}
 	if !op.CIDR.Contains(p.Dst) {
 		v.stepAt(StageVGW, false, ReasonNoDestination, in, from, -1)
@@ -144,11 +141,8 @@ func gatewayL2(p *packet.Parsed, src *ENIState, gw mac.HW, in uint32, v *Verdict
 func enterVPC(out uint32, flow *sgengine.Flow, st *State, tr *Tracking, v *Verdict) {
 	dst := &st.ENIs[out]
 	v.Out = out
-	if ok, rule := st.ACLs[st.Subnets[dst.Subnet].ACL].Evaluate(false, flow); !ok {
-		v.stepAt(StageNACLIn, false, ReasonNACLInbound, out, dst.Subnet, rule)
+	if !naclStage(dst.Subnet, out, false, st, flow, v) {
 		return
-	} else {
-		v.stepAt(StageNACLIn, true, ReasonNone, out, dst.Subnet, rule)
 	}
 	if !sgIngress(out, st, flow, tr, v) {
 		return
