@@ -50,16 +50,7 @@ func natBlockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Trackin
 	add := func(r Reason, comp, det string) {
 		out = append(out, Blocker{Code: ExplanationCode(r), Component: comp, Detail: det})
 	}
-	acl := func(sub uint32, egress bool, f *sgengine.Flow) {
-		s := &st.Subnets[sub]
-		if ok, rule := st.ACLs[s.ACL].Evaluate(egress, f); !ok {
-			r, dir := ReasonNACLInbound, "inbound"
-			if egress {
-				r, dir = ReasonNACLOutbound, "outbound"
-			}
-			add(r, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[s.ACL].Name, s.Name), fmt.Sprintf("%s rule %s denies", dir, ruleNum(rule)))
-		}
-	}
+	acl := func(sub uint32, egress bool, f *sgengine.Flow) { out = appendACLBlocker(out, st, sub, egress, f) }
 	ingress := func(dst uint32, f *sgengine.Flow) {
 		if st.SG != nil {
 			if d := st.SG.Ingress(dst, f, tr.table(dst), tr.Now); !d.Allowed {

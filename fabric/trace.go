@@ -424,6 +424,23 @@ func QuickTrace(st *State, s TraceSpec, sc *TraceScratch) (Outcome, error) {
 	return out, nil
 }
 
+// appendACLBlocker appends subnet sub's network ACL to out as a blocker when it denies f
+// outbound (egress) or inbound: blockers evaluate every component on their own, whatever the
+// others say.
+func appendACLBlocker(out []Blocker, st *State, sub uint32, egress bool, f *sgengine.Flow) []Blocker {
+	s := &st.Subnets[sub]
+	ok, rule := st.ACLs[s.ACL].Evaluate(egress, f)
+	if ok {
+		return out
+	}
+	r, dir := ReasonNACLInbound, "inbound"
+	if egress {
+		r, dir = ReasonNACLOutbound, "outbound"
+	}
+	return append(out, Blocker{Code: ExplanationCode(r), Component: fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[s.ACL].Name, s.Name),
+		Detail: fmt.Sprintf("%s rule %s denies", dir, ruleNum(rule))})
+}
+
 // pathResult turns a verdict's steps into hops.
 func pathResult(st *State, v *Verdict) PathResult {
 	r := PathResult{Reachable: v.Action == Deliver, Verdict: v.Action.String()}
@@ -582,9 +599,7 @@ func blockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Tracking) 
 	}
 	if ri >= 0 && (rt.Routes[ri].Kind == TargetIGW || rt.Routes[ri].Kind == TargetVGW) {
 		// Leaving through a gateway crosses the subnet's boundary: its outbound ACL applies.
-		if ok, rule := st.ACLs[sub.ACL].Evaluate(true, &f); !ok {
-			add(ReasonNACLOutbound, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[sub.ACL].Name, sub.Name), fmt.Sprintf("outbound rule %s denies", ruleNum(rule)))
-		}
+		out = appendACLBlocker(out, st, src.Subnet, true, &f)
 	}
 	if !known {
 		if len(out) == 0 {
@@ -594,13 +609,8 @@ func blockers(st *State, p *packet.Parsed, in uint32, v *Verdict, tr *Tracking) 
 		return out
 	}
 	if to := st.ENIs[dst].Subnet; to != src.Subnet {
-		if ok, rule := st.ACLs[sub.ACL].Evaluate(true, &f); !ok {
-			add(ReasonNACLOutbound, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[sub.ACL].Name, sub.Name), fmt.Sprintf("outbound rule %s denies", ruleNum(rule)))
-		}
-		tsub := &st.Subnets[to]
-		if ok, rule := st.ACLs[tsub.ACL].Evaluate(false, &f); !ok {
-			add(ReasonNACLInbound, fmt.Sprintf("network ACL %s of subnet %s", st.ACLs[tsub.ACL].Name, tsub.Name), fmt.Sprintf("inbound rule %s denies", ruleNum(rule)))
-		}
+		out = appendACLBlocker(out, st, src.Subnet, true, &f)
+		out = appendACLBlocker(out, st, to, false, &f)
 	}
 	if st.SG != nil {
 		if d := st.SG.Ingress(dst, &f, tr.table(dst), tr.Now); !d.Allowed {
