@@ -108,37 +108,29 @@ func (v *validator) vpnGateway(vpc *VPC) {
 	}
 }
 
-func onPremNames(sc *Scenario) string {
-	if len(sc.OnPrem) == 0 {
-		return "there are none"
+// nameList lists the names of items for an error message ("a, b, c"), or none when there are
+// none.
+func nameList[T any](items []T, name func(T) string, none string) string {
+	if len(items) == 0 {
+		return none
 	}
-	var out []string
-	for _, o := range sc.OnPrem {
-		out = append(out, o.Name)
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
 	}
 	return strings.Join(out, ", ")
+}
+
+func onPremNames(sc *Scenario) string {
+	return nameList(sc.OnPrem, func(o *OnPrem) string { return o.Name }, "there are none")
 }
 
 func vpcSubnetNames(vpc *VPC) string {
-	if len(vpc.Subnets) == 0 {
-		return "none"
-	}
-	var out []string
-	for _, s := range vpc.Subnets {
-		out = append(out, s.Name)
-	}
-	return strings.Join(out, ", ")
+	return nameList(vpc.Subnets, func(s *Subnet) string { return s.Name }, "none")
 }
 
 func vpcNames(sc *Scenario) string {
-	if len(sc.VPCs) == 0 {
-		return "none"
-	}
-	var out []string
-	for _, v := range sc.VPCs {
-		out = append(out, v.Name)
-	}
-	return strings.Join(out, ", ")
+	return nameList(sc.VPCs, func(v *VPC) string { return v.Name }, "none")
 }
 
 // peerings checks the peering connections: two existing, different VPCs whose CIDRs do not
@@ -331,14 +323,7 @@ func (v *validator) peeringRoute(vpc *VPC, r *Route, what string, at Pos) {
 }
 
 func peeringNames(sc *Scenario) string {
-	if len(sc.Peerings) == 0 {
-		return "none (define them under peerings:)"
-	}
-	var out []string
-	for _, p := range sc.Peerings {
-		out = append(out, p.Name)
-	}
-	return strings.Join(out, ", ")
+	return nameList(sc.Peerings, func(p *Peering) string { return p.Name }, "none (define them under peerings:)")
 }
 
 // natRoute checks a route to a NAT gateway of the route's VPC.

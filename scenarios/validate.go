@@ -307,22 +307,11 @@ func (v *validator) rules(vpc *VPC, g *SecurityGroup, dir string, rules []*Rule,
 }
 
 func groupNames(vpc *VPC) string {
-	var out []string
-	for _, g := range vpc.SecurityGroups {
-		out = append(out, g.Name)
-	}
-	return strings.Join(out, ", ")
+	return nameList(vpc.SecurityGroups, func(g *SecurityGroup) string { return g.Name }, "")
 }
 
 func prefixListNames(sc *Scenario) string {
-	if len(sc.PrefixLists) == 0 {
-		return "none (define them under prefix_lists:)"
-	}
-	var out []string
-	for _, p := range sc.PrefixLists {
-		out = append(out, p.Name)
-	}
-	return strings.Join(out, ", ")
+	return nameList(sc.PrefixLists, func(p *PrefixList) string { return p.Name }, "none (define them under prefix_lists:)")
 }
 
 func (v *validator) prefixLists() {
