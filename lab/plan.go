@@ -4,6 +4,8 @@
 package lab
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -52,6 +54,20 @@ func ValidateName(name string) error {
 		return fmt.Errorf("lab name %q: want 1-32 characters of a-z, 0-9 and single hyphens, starting and ending with a letter or digit", name)
 	}
 	return nil
+}
+
+// FreshName is a lab name made of base (a scenario's name, perhaps with a prefix) and a random
+// suffix, so that runs of one scenario — the runner's, tests', reach --verify's — never meet.
+// base is cut to 24 characters without a trailing hyphen, which leaves the name within
+// ValidateName's 32 when base is a valid name.
+func FreshName(base string) string {
+	if len(base) > 24 {
+		base = base[:24]
+	}
+	base = strings.TrimRight(base, "-")
+	b := make([]byte, 3)
+	rand.Read(b)
+	return base + "-" + hex.EncodeToString(b)
 }
 
 // awsID makes a stable AWS-style identifier (vpc-0123456789abcdef0) from the lab and object name,

@@ -7,8 +7,6 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -90,14 +88,7 @@ func (r *FileResult) Counts() (passed, failed int) {
 }
 
 // testLabName makes a lab name for a test run that no other run (or a lab started by hand) uses.
-func testLabName(scenario string) string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	if len(scenario) > 24 {
-		scenario = strings.TrimRight(scenario[:24], "-")
-	}
-	return scenario + "-" + hex.EncodeToString(b)
-}
+func testLabName(scenario string) string { return lab.FreshName(scenario) }
 
 // RunFile loads, brings up, probes and tears down one scenario file. progress, if not nil, is
 // called after each probe.

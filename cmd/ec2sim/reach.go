@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,15 +172,7 @@ func verifyLab(sc *scenarios.Scenario, opts reach.Options, vo reach.VerifyOption
 	if os.Geteuid() != 0 {
 		return &exitError{2, errors.New("--verify brings a lab up: run it as root")}
 	}
-	b := make([]byte, 3)
-	rand.Read(b)
-	// "reach-" + 19 + "-" + 6 hex digits: the 32 characters a lab name may have.
-	name := sc.Name
-	if len(name) > 19 {
-		name = strings.TrimRight(name[:19], "-")
-	}
-	name = "reach-" + name + "-" + hex.EncodeToString(b)
-	plan, err := lab.NewPlan(sc, name)
+	plan, err := lab.NewPlan(sc, lab.FreshName("reach-"+sc.Name))
 	if err != nil {
 		return &exitError{2, err}
 	}
@@ -196,10 +186,10 @@ func verifyLab(sc *scenarios.Scenario, opts reach.Options, vo reach.VerifyOption
 	defer cancel()
 	l, err := lab.Up(ctx, plan)
 	if err != nil {
-		return &exitError{1, fmt.Errorf("bring-up of lab %s: %w", name, err)}
+		return &exitError{1, fmt.Errorf("bring-up of lab %s: %w", plan.Lab, err)}
 	}
 	defer l.Down()
-	rep.Lab = name
+	rep.Lab = plan.Lab
 	res, vr, err := reach.Verify(ctx, l, opts, vo)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -6,12 +6,9 @@ package labtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,16 +29,8 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
-// Name is prefix-XXXXXX with a random suffix, short enough for the namespace names lab derives
-// from it; a long prefix is cut.
-func Name(prefix string) string {
-	if len(prefix) > 18 {
-		prefix = strings.TrimRight(prefix[:18], "-")
-	}
-	b := make([]byte, 3)
-	rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
+// Name is prefix with a random suffix (lab.FreshName).
+func Name(prefix string) string { return lab.FreshName(prefix) }
 
 // Plan plans sc as a lab named Name(prefix), with its flow logs in a temporary directory.
 func Plan(t testing.TB, sc *scenarios.Scenario, prefix string) (*lab.Plan, error) {
