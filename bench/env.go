@@ -15,6 +15,7 @@ type Config struct {
 	Pings     int           // echo requests in one ping run
 	Instances int           // size of the lab in lab-bringup
 	Kernel    bool          // also measure the bridge + nftables conntrack path (c1)
+	Ec2sim    string        // the ec2sim binary whose `up` runs the engine paths (bench/daemon.go)
 }
 
 // defaultConfig is a full run; quick shortens everything for a smoke test.
@@ -97,7 +98,10 @@ func (e *Env) Paths(ctx context.Context) ([]*Path, error) {
 }
 
 func (e *Env) buildPaths(ctx context.Context) ([]*Path, error) {
-	makers := []func(context.Context) (*Path, error){newEnginePath, newVethPath}
+	makers := []func(context.Context) (*Path, error){
+		func(ctx context.Context) (*Path, error) { return newEnginePath(ctx, e) },
+		newVethPath,
+	}
 	if e.Kernel {
 		makers = append(makers, newBridgePath)
 	}

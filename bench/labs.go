@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -67,14 +68,24 @@ func downLab(l *lab.Lab) (time.Duration, error) {
 	return took, nil
 }
 
-// newEnginePath is ours: two instances of a lab, their ENIs served by the engine in this process.
-func newEnginePath(ctx context.Context) (*Path, error) {
-	p, _, err := enginePath(ctx)
-	return p, err
+// newEnginePath is ours: two instances of a lab that `ec2sim up` runs, as a user's lab runs.
+func newEnginePath(ctx context.Context, env *Env) (*Path, error) {
+	l, err := upDaemonLab(ctx, env, "bench-pair.yaml", pairScenario)
+	if err != nil {
+		return nil, fmt.Errorf("engine path: %w", err)
+	}
+	return &Path{
+		Name: "engine", What: "two instances through the ec2sim engine (TAP ENIs, `ec2sim up`'s engine process)",
+		ClientNS: l.ns("client"), ServerNS: l.ns("server"), ServerIP: pairServer,
+		close: l.down,
+	}, nil
 }
 
-// enginePath brings up the two-instance lab and returns it with its path, for benchmarks that
-// change the lab (flow logs) before measuring it.
+// pairServer is the server's address in pairScenario.
+var pairServer = netip.MustParseAddr("10.0.1.11")
+
+// enginePath brings up the two-instance lab in this process and returns it with its path, for
+// benchmarks that change the lab (flow logs) before measuring it and compare it only with itself.
 func enginePath(ctx context.Context) (*Path, *lab.Lab, error) {
 	l, _, err := upLab(ctx, "bench-pair.yaml", pairScenario)
 	if err != nil {

@@ -9,7 +9,7 @@
 //
 // Usage (as root):
 //
-//	go run ./bench [-only REGEX] [-runs N] [-quick] [-no-c1] [-out FILE] [-list]
+//	go run ./bench [-only REGEX] [-runs N] [-quick] [-no-c1] [-ec2sim BIN] [-out FILE] [-list]
 //
 // A figure is added by writing a func(ctx, *Env) ([]Result, error) and listing it in registry.
 package main
@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quick := fs.Bool("quick", false, "a smoke test: one run of each, 1 s iperf3 runs, 5 pings")
 	noC1 := fs.Bool("no-c1", false, "leave out the bridge + nftables conntrack (c1) baseline")
 	list := fs.Bool("list", false, "list the benchmarks and exit")
+	ec2sim := fs.String("ec2sim", defaultEc2sim, "the ec2sim binary that runs the engine paths' labs (`make build` makes it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Runs = *runs
 	}
 	cfg.Kernel = !*noC1
+	cfg.Ec2sim = *ec2sim
 	if err := preflight(cfg.Kernel); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2

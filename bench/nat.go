@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ec2sim/ec2sim/hypervisor"
 	"github.com/ec2sim/ec2sim/scenarios"
 )
 
@@ -64,18 +63,19 @@ internet:
 // natServer is the internet host every NAT path's client talks to.
 var natServer = netip.MustParseAddr("198.51.100.20")
 
-// natPaths are the engine's two NAT paths over one lab: pub (IGW) and priv (NAT gateway).
+// natEnginePaths are the engine's two NAT paths over one lab that `ec2sim up` runs: pub (IGW)
+// and priv (NAT gateway).
 func natEnginePaths(ctx context.Context, env *Env) (igw, natgw *Path, err error) {
-	l, _, err := upLab(ctx, "bench-nat.yaml", natScenario)
+	l, err := upDaemonLab(ctx, env, "bench-nat.yaml", natScenario)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NAT engine paths: %w", err)
 	}
-	env.onClose(func() error { _, err := downLab(l); return err })
-	inet := hypervisor.NSName(l.Plan.Lab, scenarios.InternetName)
+	env.onClose(l.down)
+	inet := l.ns(scenarios.InternetName)
 	igw = &Path{Name: "engine-igw", What: "instance with an Elastic IP -> IGW 1:1 NAT -> internet host (ec2sim engine)",
-		ClientNS: hypervisor.NSName(l.Plan.Lab, "pub"), ServerNS: inet, ServerIP: natServer}
+		ClientNS: l.ns("pub"), ServerNS: inet, ServerIP: natServer}
 	natgw = &Path{Name: "engine-natgw", What: "private instance -> NAT gateway -> IGW -> internet host (ec2sim engine)",
-		ClientNS: hypervisor.NSName(l.Plan.Lab, "priv"), ServerNS: inet, ServerIP: natServer}
+		ClientNS: l.ns("priv"), ServerNS: inet, ServerIP: natServer}
 	return igw, natgw, nil
 }
 

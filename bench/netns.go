@@ -219,21 +219,21 @@ func reapStale(env *Env) {
 			}
 		}
 	}
-	labs, err := hypervisor.ListLabs()
+	// Labs: those of this process's in-process paths and those `ec2sim up` ran for it, whose
+	// engine may still be running; Teardown ends such an engine (by its pid, only if it is an
+	// ec2sim engine of that lab) and removes what the lab left.
+	labs, err := lab.List()
 	if err != nil {
 		return
 	}
 	for _, l := range labs {
 		rest, ok := strings.CutPrefix(l, labPrefix+"-")
 		if pid, okPID := tagPID(rest); ok && okPID && !alive(pid) {
-			removed, err := hypervisor.DestroyLab(l)
-			env.Logf("removed lab %s left by run %d (%d objects)", l, pid, len(removed))
-			if err == nil {
-				err = lab.RemovePool(l) // after the instances, which held its devices
-				os.Remove(lab.Dir(l))   // only when empty: an in-process lab's run directory
-			}
+			notes, err := lab.Teardown(l)
 			if err != nil {
 				env.Logf("leftover lab %s: %v", l, err)
+			} else {
+				env.Logf("removed lab %s left by run %d (%s)", l, pid, notes)
 			}
 		}
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/lab"
 )
 
 func needRoot(t *testing.T, tools ...string) {
@@ -32,9 +35,45 @@ func needRoot(t *testing.T, tools ...string) {
 	}
 }
 
+// The engine paths run labs with the ec2sim binary, as `make bench` does; the tests build it
+// once, on first use, into a directory TestMain removes.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func ec2simBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "ec2sim-bench-test"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "ec2sim")
+		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/ec2sim/ec2sim/cmd/ec2sim").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build ec2sim: %v: %s", err, out)
+		}
+	})
+	require.NoError(t, binErr)
+	return binPath
+}
+
 func testEnv(t *testing.T) *Env {
 	t.Helper()
-	env, err := newEnv(defaultConfig(true), testLog{t})
+	cfg := defaultConfig(true)
+	if os.Geteuid() == 0 && !testing.Short() {
+		cfg.Ec2sim = ec2simBinary(t)
+	}
+	env, err := newEnv(cfg, testLog{t})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if err := env.Close(); err != nil {
@@ -174,7 +213,20 @@ func TestReapStale(t *testing.T) {
 			}
 		})
 	}
+	// A lab that `ec2sim up` ran for a run that died: its engine is still running.
+	staleLab := &daemonLab{bin: env.Ec2sim, name: labPrefix + "-" + strconv.Itoa(deadPID) + "-beef", dir: t.TempDir()}
+	file := filepath.Join(staleLab.dir, "pair.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(pairScenario), 0o644))
+	require.NoError(t, staleLab.run(context.Background(), "up", file, "--name", staleLab.name))
+	t.Cleanup(func() { lab.Teardown(staleLab.name) })
+
 	reapStale(env)
 	assert.False(t, nsExists(stale), "a dead run's namespace was kept")
+	assert.False(t, nsExists(staleLab.ns("client")), "a dead run's lab was kept")
+	left, err := hypervisor.ListLabObjects(staleLab.name)
+	assert.NoError(t, err)
+	assert.Empty(t, left, "a dead run's lab left objects")
+	_, err = os.Stat(lab.Dir(staleLab.name))
+	assert.True(t, os.IsNotExist(err), "a dead run's lab directory was kept: %v", err)
 	assert.True(t, nsExists(live), "a live run's namespace was removed")
 }

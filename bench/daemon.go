@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/ec2sim/ec2sim/hypervisor"
+)
+
+// The data-path benchmarks run the engine as users run it: `ec2sim up` starts it as a process of
+// its own (`ec2sim __engine`), and the benchmark's probes (iperf3, the CRR client and server)
+// run beside it. An engine inside this program would share one Go runtime — its processors,
+// its scheduler and sysmon, its garbage collector — with the CRR goroutines it is measured by,
+// which no user's lab does; on two CPUs that cost the NAT figures a tenth or more.
+
+// defaultEc2sim is where `make build` puts the binary; `make bench` builds it first.
+const defaultEc2sim = "bin/ec2sim"
+
+// daemonLab is a lab brought up by the ec2sim binary, with its engine running in the background.
+type daemonLab struct {
+	bin, name, dir string
+}
+
+// upDaemonLab writes the scenario to a file of its own and runs `ec2sim up` on it under a fresh
+// lab name; a lab that fails to come up is removed by ec2sim itself.
+func upDaemonLab(ctx context.Context, env *Env, file, yaml string) (*daemonLab, error) {
+	bin, err := env.ec2simBinary()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "ec2sim-bench-")
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, file)
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	l := &daemonLab{bin: bin, name: labPrefix + "-" + runTag(), dir: dir}
+	if err := l.run(ctx, "up", path, "--name", l.name); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("lab %s from %s: %w", l.name, file, err)
+	}
+	return l, nil
+}
+
+// ns is the network namespace of one of the lab's instances (or of its internet).
+func (l *daemonLab) ns(instance string) string { return hypervisor.NSName(l.name, instance) }
+
+// down takes the lab down with `ec2sim down` and checks that nothing of it is left.
+func (l *daemonLab) down() error {
+	err := l.run(context.Background(), "down", l.name)
+	os.RemoveAll(l.dir)
+	if err != nil {
+		return err
+	}
+	if left, err := hypervisor.ListLabObjects(l.name); err != nil || len(left) > 0 {
+		return fmt.Errorf("lab %s left behind after ec2sim down: %v %v", l.name, left, err)
+	}
+	return nil
+}
+
+func (l *daemonLab) run(ctx context.Context, args ...string) error {
+	out, err := exec.CommandContext(ctx, l.bin, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %v: %v: %s", l.bin, args, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// ec2simBinary is the ec2sim binary the run uses, checked once.
+func (e *Env) ec2simBinary() (string, error) {
+	bin := e.Ec2sim
+	if bin == "" {
+		bin = defaultEc2sim
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", errors.New("the data-path benchmarks run the engine as `ec2sim up` does and need the ec2sim binary: " +
+			bin + " is not an executable; run `make build` first or pass -ec2sim PATH")
+	}
+	return abs, nil
+}
