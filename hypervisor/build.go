@@ -235,9 +235,13 @@ func configureENI(h *netlink.Handle, e *ENISpec) error {
 // first, the kernel segments and checksums before the frame reaches the TAP.
 func openTAP(name string) (*os.File, uint32, error) {
 	// O_CLOEXEC keeps the fd out of user data and other children, which would otherwise keep a
-	// NIC alive after the engine closed it. O_NONBLOCK lets os.NewFile use the poller, so a
-	// Close unblocks a pending Read.
-	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	// NIC alive after the engine closed it. The fd is opened blocking, so that os.NewFile does not
+	// put it in the Go runtime's netpoller, and made non-blocking after: the engine reads it on a
+	// thread of its own with poll(2) (fabric/fastread.go), and a TAP in the netpoller's epoll set
+	// (edge-triggered, read and write) woke a runtime thread out of epoll_wait for every frame
+	// queued on it, only for that thread to find nobody waiting: a second thread wake-up per
+	// frame, on a VM where wake-ups are most of the engine's cost.
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open /dev/net/tun: %w", err)
 	}
@@ -267,7 +271,12 @@ func openTAP(name string) (*os.File, uint32, error) {
 			return fail("TUNSETOFFLOAD", err)
 		}
 	}
-	return os.NewFile(uintptr(fd), "tap:"+name), offloads, nil
+	f := os.NewFile(uintptr(fd), "tap:"+name)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("TAP %s: O_NONBLOCK: %w", name, err)
+	}
+	return f, offloads, nil
 }
 
 // createExcl creates an empty file to bind-mount on, failing if it exists.

@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain lets tests run this binary as the program that calls Exec, as a process that
@@ -152,16 +153,35 @@ func parseVnet(b []byte) vnetHdr {
 		binary.LittleEndian.Uint16(b[6:]), binary.LittleEndian.Uint16(b[8:])}
 }
 
-// readFrame reads frames from a TAP until match accepts one or the timeout passes.
+// readFrame reads frames from a TAP until match accepts one or the timeout passes. TAPs are not
+// in the Go netpoller (openTAP), so the deadline is poll(2)'s, as the engine's reader does it.
 func readFrame(t testing.TB, f *os.File, timeout time.Duration, match func(gopacket.Packet) bool) (vnetHdr, gopacket.Packet, error) {
 	t.Helper()
 	buf := make([]byte, VNetHdrLen+65535+14)
 	deadline := time.Now().Add(timeout)
-	must(t, f.SetReadDeadline(deadline))
+	rc, err := f.SyscallConn()
+	must(t, err)
 	for {
-		n, err := f.Read(buf)
-		if err != nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return vnetHdr{}, nil, os.ErrDeadlineExceeded
+		}
+		n := 0
+		var rerr error
+		if err := rc.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			if _, rerr = unix.Poll(fds, int(left.Milliseconds())+1); rerr != nil || fds[0].Revents&unix.POLLIN == 0 {
+				return
+			}
+			n, rerr = unix.Read(int(fd), buf)
+		}); err != nil {
 			return vnetHdr{}, nil, err
+		}
+		if rerr == unix.EINTR || rerr == unix.EAGAIN || (rerr == nil && n == 0) {
+			continue
+		}
+		if rerr != nil {
+			return vnetHdr{}, nil, rerr
 		}
 		if n < VNetHdrLen {
 			return vnetHdr{}, nil, fmt.Errorf("short read of %d bytes: no virtio-net header", n)
