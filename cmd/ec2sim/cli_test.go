@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,6 +122,14 @@ func TestUpStatusExecSetDown(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("up output lacks %q:\n%s", want, out)
 		}
+	}
+	// The engine sizes its runtime for pump threads in system calls (engineProcs).
+	want := 2 * runtime.NumCPU()
+	if v := os.Getenv("GOMAXPROCS"); v != "" {
+		want, _ = strconv.Atoi(v)
+	}
+	if log, err := os.ReadFile(filepath.Join(lab.Dir(name), "engine.log")); err != nil || !strings.Contains(string(log), fmt.Sprintf(", GOMAXPROCS %d\n", want)) {
+		t.Errorf("engine.log (%v) does not say GOMAXPROCS %d:\n%s", err, want, log)
 	}
 	// A second up of the same name is refused and changes nothing.
 	if _, errOut, code := ec2sim(t, "up", file, "--name", name); code == 0 || !strings.Contains(errOut, "already running") {

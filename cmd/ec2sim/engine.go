@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -33,6 +34,7 @@ func runEngine(args []string) error {
 	if len(pos) != 1 || *name == "" {
 		return errors.New("want --lab LAB FILE")
 	}
+	procs := engineProcs()
 	ready := os.NewFile(3, "ready")
 	fail := func(err error) error {
 		if ready != nil {
@@ -61,10 +63,24 @@ func runEngine(args []string) error {
 			return fail(err)
 		}
 	}
-	fmt.Printf("lab %s running, pid %d\n", *name, os.Getpid())
+	fmt.Printf("lab %s running, pid %d, GOMAXPROCS %d\n", *name, os.Getpid(), procs)
 	err = lab.Serve(l, pos[0], ready)
 	fmt.Printf("lab %s stopped: %v\n", *name, err)
 	return err
+}
+
+// engineProcs sizes the Go runtime for the engine and returns GOMAXPROCS. Every ENI has a pump
+// thread that spends most of its life in system calls (poll, read, write), and the runtime takes
+// the processor (P) away from a thread in a system call whenever no P is idle, which with one P
+// per CPU is always the case under load: a hand-off on most system calls, and sysmon at its
+// fastest tick. Twice as many Ps as CPUs leaves a CPU's worth for pumps in system calls; the
+// Go code that runs at once is still bounded by the pumps' own work. GOMAXPROCS in the
+// environment wins (docs/benchmarks.md, "The engine and the Go runtime").
+func engineProcs() int {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.NumCPU())
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 func lastLines(s string, n int) string {
