@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -78,6 +80,18 @@ func comparePaths(ctx context.Context, env *Env, f figure, measure measureFunc) 
 	return rs, nil
 }
 
+// congestionControl names the TCP congestion control the namespaces inherit from the machine,
+// which both paths of a throughput figure use: it moves the figures a lot (on the 2-vCPU
+// machines here the kernel path carried 13-15 Gbit/s with bbr's pacing and 23-27 with cubic,
+// while the engine went from 8-10 to 12-13), so a figure quotes it.
+func congestionControl() string {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control")
+	if err != nil {
+		return "TCP congestion control unknown"
+	}
+	return "TCP congestion control " + strings.TrimSpace(string(b)) + " (the machine's default)"
+}
+
 func pinning(env *Env) string {
 	if env.cpus.client == "" {
 		return "unpinned (1 CPU)"
@@ -88,7 +102,7 @@ func pinning(env *Env) string {
 func benchTCP(ctx context.Context, env *Env) ([]Result, error) {
 	f := figure{
 		name: "tcp_throughput", unit: "Gbit/s", better: higher,
-		notes: fmt.Sprintf("iperf3 1 stream, %v measured after 1 s of warm-up, %s, median of %d", env.IperfTime, pinning(env), env.Runs),
+		notes: fmt.Sprintf("iperf3 1 stream, %v measured after 1 s of warm-up, %s, %s, median of %d", env.IperfTime, pinning(env), congestionControl(), env.Runs),
 		// The target against veth; performance-notes.md's realistic goal against c1.
 		targets: map[string]float64{"veth": 0.5, "c1": 0.65},
 	}

@@ -150,7 +150,7 @@ func natFigures(ctx context.Context, env *Env, prefix string, ours, kernel *Path
 	where := fmt.Sprintf("%s; kernel: %s; CPUs %.0f%% busy with other work before", ours.What, kernel.What, busy*100)
 	return []Result{
 		compare(prefix+"_throughput", "Gbit/s", higher, tput[0], tput[1], kernel.Name, natTarget,
-			fmt.Sprintf("iperf3 1 stream client -> internet host, %v, %s, median of %d; %s", env.IperfTime, pinning(env), env.Runs, where)),
+			fmt.Sprintf("iperf3 1 stream client -> internet host, %v, %s, %s, median of %d; %s", env.IperfTime, pinning(env), congestionControl(), env.Runs, where)),
 		compare(prefix+"_crr", "conn/s", higher, crr[0], crr[1], kernel.Name, natTarget,
 			fmt.Sprintf("connect + 1 byte each way + close (RST), one client, %v per run, median of %d; %s", env.IperfTime, env.Runs, where)),
 	}, nil
