@@ -59,6 +59,7 @@ type Engine struct {
 	mu       sync.Mutex // guards ports and wg additions
 	ports    atomic.Pointer[[]Port]
 	counters []Counters
+	busyPoll atomic.Int64 // nanoseconds; see DefaultBusyPoll
 	wg       sync.WaitGroup
 }
 
@@ -66,6 +67,7 @@ type Engine struct {
 func NewEngine(st *State) *Engine {
 	e := &Engine{counters: make([]Counters, len(st.ENIs)), stopReap: make(chan struct{})}
 	e.state.Store(st)
+	e.busyPoll.Store(int64(DefaultBusyPoll))
 	e.tracking.Tables = make([]*sgengine.Conntrack, len(st.ENIs))
 	for i := range e.tracking.Tables {
 		e.tracking.Tables[i] = sgengine.NewConntrack()
@@ -83,6 +85,13 @@ func NewEngine(st *State) *Engine {
 // SetClock replaces the engine's clock (nanoseconds, monotonic); tests and lab clocks that run
 // faster than real time use it. Conntrack timestamps already taken stay as they are.
 func (e *Engine) SetClock(now func() int64) { e.clock.Store(&now) }
+
+// SetBusyPoll sets how long a pump may keep reading its port after it ran dry before it sleeps
+// (0: never); running pumps take it up at their next frame. See DefaultBusyPoll.
+func (e *Engine) SetBusyPoll(d time.Duration) { e.busyPoll.Store(int64(max(d, 0))) }
+
+// BusyPoll is the current busy-poll setting.
+func (e *Engine) BusyPoll() time.Duration { return time.Duration(e.busyPoll.Load()) }
 
 // Now reads the engine's clock.
 func (e *Engine) Now() int64 { return (*e.clock.Load())() }
@@ -241,7 +250,10 @@ func Translate(frame []byte, p *packet.Parsed, vh packet.VnetHdr, v *Verdict) {
 // processor: after 10 ms sysmon preempts it or takes its P away on every tick, and stays at its
 // fastest tick (20 µs) doing so. On two CPUs that was 14% of one CPU during a bulk transfer
 // through the engine, and a hand-off on most system calls; yielding every 5 ms keeps sysmon
-// asleep (`docs/benchmarks.md`, "The engine and the Go runtime").
+// asleep (`docs/benchmarks.md`, "The engine and the Go runtime"). A yield of a locked goroutine
+// is itself a thread hand-off of several wake-ups, so only a pump that has not slept for a
+// millisecond or more within the interval yields: with sparse traffic a yield per frame cost
+// more than sysmon did.
 const yieldInterval = 5 * time.Millisecond
 
 // pump is the reader of one port.
@@ -254,18 +266,23 @@ func (e *Engine) pump(i uint32, p Port) {
 	var tr Tracking
 	c := &e.counters[i]
 	read := p.Read
+	var sp *spinner
 	if fr, ok := newFastReader(p); ok {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		read = fr.read
+		sp = &spinner{budget: e.BusyPoll(), idleAt: time.Now()}
+		read = func(b []byte) (int, error) { return fr.read(b, sp, e.BusyPoll()) }
 	}
 	lastYield := time.Now()
 	for {
-		if now := time.Now(); now.Sub(lastYield) > yieldInterval {
-			// The frame before this one has gone out; passing through the scheduler now costs
-			// the thread hand-off of a locked goroutine but delays no frame already read.
-			lastYield = now
-			runtime.Gosched()
+		if sp != nil {
+			if now := time.Now(); now.Sub(lastYield) > yieldInterval && now.Sub(sp.idleAt) > yieldInterval {
+				// The frame before this one has gone out; passing through the scheduler now
+				// costs the thread hand-off of a locked goroutine but delays no frame already
+				// read.
+				lastYield = now
+				runtime.Gosched()
+			}
 		}
 		n, err := read(buf)
 		if err != nil {

@@ -3,14 +3,15 @@ package fabric
 import (
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // fastReader reads a TAP on the pump's own locked OS thread: a non-blocking read, and when there
-// is nothing, poll(2) on the descriptor, so a frame wakes the pump thread directly instead of
-// going through the runtime's poller and scheduler. It polls with a timeout so that it notices
-// the port being closed.
+// is nothing, a short busy-poll (see spinner), then poll(2) on the descriptor, so a frame wakes
+// the pump thread directly instead of going through the runtime's poller and scheduler. It polls
+// with a timeout so that it notices the port being closed.
 type fastReader struct {
 	f  *os.File
 	rc syscall.RawConn
@@ -28,7 +29,61 @@ func newFastReader(p Port) (*fastReader, bool) {
 	return &fastReader{f: f, rc: rc}, true
 }
 
-func (r *fastReader) read(b []byte) (int, error) {
+// DefaultBusyPoll is how long, at most, a pump keeps reading its TAP after it ran dry before it
+// sleeps in poll(2) (`ec2sim up --busy-poll`). On the VMs this project runs on an idle vCPU
+// halts at once (guest halt polling is off), so a pump put to sleep waits some 40 µs for the
+// next frame's wake-up: in a bulk transfer the receiving pump slept after every other frame and
+// spent as long waiting to run again as running (schedstat). Spinning through the gap, yielding
+// the CPU at every turn, keeps the vCPU awake and the frame's wait short
+// (docs/benchmarks.md, "Busy-polling").
+const DefaultBusyPoll = 100 * time.Microsecond
+
+// spinner is one pump's adaptive busy-poll budget, grown and shrunk the way guest halt polling
+// does it: a spin that finds a frame doubles the budget (up to the engine's setting), one that
+// runs out halves it until it is dropped, and a sleep in poll(2) that a spin of the full setting
+// would have covered starts it again. A pump with sparse traffic therefore soon stops spinning.
+type spinner struct {
+	budget time.Duration
+	idleAt time.Time // when the pump last ended a sleep of idleSleep or more (see yieldInterval)
+}
+
+// idleSleep is the sleep in poll(2) after which a pump counts as idle rather than busy.
+const idleSleep = time.Millisecond
+
+// spinMin is the smallest budget worth a spin; below it the pump goes straight to poll(2).
+const spinMin = 5 * time.Microsecond
+
+// limit is the budget for the next spin under the engine's setting.
+func (s *spinner) limit(setting time.Duration) time.Duration {
+	s.budget = min(s.budget, setting)
+	return s.budget
+}
+
+// found records a spin that ended with a frame.
+func (s *spinner) found(setting time.Duration) {
+	s.budget = min(setting, max(2*s.budget, setting/4))
+}
+
+// timedOut records a spin that ran its whole budget without a frame.
+func (s *spinner) timedOut() {
+	s.budget /= 2
+	if s.budget < spinMin {
+		s.budget = 0
+	}
+}
+
+// slept records a sleep in poll(2) of d that ended with a frame.
+func (s *spinner) slept(d, setting time.Duration) {
+	if d >= idleSleep {
+		s.idleAt = time.Now()
+	}
+	if d < setting {
+		s.budget = max(s.budget, setting/4)
+	}
+}
+
+// read returns the next frame. busyPoll is the engine's setting (0: never spin).
+func (r *fastReader) read(b []byte, sp *spinner, busyPoll time.Duration) (int, error) {
 	for {
 		var n int
 		var rerr error
@@ -40,7 +95,27 @@ func (r *fastReader) read(b []byte) (int, error) {
 				if rerr != unix.EAGAIN {
 					return
 				}
+				if budget := sp.limit(busyPoll); budget > 0 {
+					start := time.Now()
+					for {
+						// Yield at every turn: a spinning pump gives its CPU to any thread
+						// that can run there (an instance's program, another pump).
+						unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+						n, rerr = unix.Read(int(fd), b)
+						if rerr != unix.EAGAIN {
+							if rerr == nil {
+								sp.found(busyPoll)
+							}
+							return
+						}
+						if time.Since(start) >= budget {
+							sp.timedOut()
+							break
+						}
+					}
+				}
 				fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+				start := time.Now()
 				if _, perr := unix.Poll(fds, 50); perr != nil && perr != unix.EINTR {
 					rerr = perr
 					return
@@ -50,9 +125,11 @@ func (r *fastReader) read(b []byte) (int, error) {
 					return
 				}
 				if fds[0].Revents&unix.POLLIN == 0 {
+					sp.idleAt = time.Now() // poll's timeout: nothing for 50 ms
 					n, rerr = 0, unix.EAGAIN
 					return
 				}
+				sp.slept(time.Since(start), busyPoll)
 			}
 		})
 		if err != nil {

@@ -114,7 +114,9 @@ func TestUpStatusExecSetDown(t *testing.T) {
 	file := writeFile(t, "lab.yaml", cliLab)
 	t.Cleanup(func() { lab.Teardown(name) })
 
-	out, errOut, code := ec2sim(t, "up", file, "--name", name)
+	// An engine that never busy-polls (every other lab of the tests runs the default), which
+	// the exec below must still get through.
+	out, errOut, code := ec2sim(t, "up", file, "--name", name, "--busy-poll", "0")
 	if code != 0 {
 		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
 	}
@@ -123,13 +125,14 @@ func TestUpStatusExecSetDown(t *testing.T) {
 			t.Errorf("up output lacks %q:\n%s", want, out)
 		}
 	}
-	// The engine sizes its runtime for pump threads in system calls (engineProcs).
+	// The engine sizes its runtime for pump threads in system calls (engineProcs) and took
+	// --busy-poll.
 	want := 2 * runtime.NumCPU()
 	if v := os.Getenv("GOMAXPROCS"); v != "" {
 		want, _ = strconv.Atoi(v)
 	}
-	if log, err := os.ReadFile(filepath.Join(lab.Dir(name), "engine.log")); err != nil || !strings.Contains(string(log), fmt.Sprintf(", GOMAXPROCS %d\n", want)) {
-		t.Errorf("engine.log (%v) does not say GOMAXPROCS %d:\n%s", err, want, log)
+	if log, err := os.ReadFile(filepath.Join(lab.Dir(name), "engine.log")); err != nil || !strings.Contains(string(log), fmt.Sprintf(", GOMAXPROCS %d, busy-poll 0s\n", want)) {
+		t.Errorf("engine.log (%v) does not say GOMAXPROCS %d, busy-poll 0s:\n%s", err, want, log)
 	}
 	// A second up of the same name is refused and changes nothing.
 	if _, errOut, code := ec2sim(t, "up", file, "--name", name); code == 0 || !strings.Contains(errOut, "already running") {
@@ -174,6 +177,29 @@ func TestUpStatusExecSetDown(t *testing.T) {
 	}
 	if _, err := os.Stat(lab.Dir(name)); !os.IsNotExist(err) {
 		t.Errorf("lab directory still there: %v", err)
+	}
+}
+
+// TestUpBusyPollFlag checks that --busy-poll outside 0-1ms, or not a duration, is refused
+// before anything is made.
+func TestUpBusyPollFlag(t *testing.T) {
+	file := writeFile(t, "lab.yaml", cliLab)
+	for _, tc := range []struct {
+		arg, want string
+		code      int
+	}{
+		{"2ms", "--busy-poll 2ms: want 0 (off) to 1ms", 2},
+		{"-1us", "--busy-poll -1µs: want 0 (off) to 1ms", 2},
+		{"fast", "invalid value \"fast\" for flag -busy-poll", 1}, // as every flag parse error
+	} {
+		name := uniqueName("bp")
+		_, errOut, code := ec2sim(t, "up", file, "--name", name, "--busy-poll", tc.arg)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("up --busy-poll %s: exit %d, %q; want %d and %q", tc.arg, code, errOut, tc.code, tc.want)
+		}
+		if _, err := os.Stat(lab.Dir(name)); !os.IsNotExist(err) {
+			t.Errorf("up --busy-poll %s made the lab directory", tc.arg)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/lab"
 	"github.com/ec2sim/ec2sim/scenarios"
 )
@@ -18,7 +19,7 @@ import (
 // engineCmd is the background process of a lab that `up` starts; it is not meant to be run by hand.
 var engineCmd = &command{
 	name:  "__engine",
-	usage: "Usage: ec2sim __engine --lab LAB FILE  (started by 'ec2sim up'; reports readiness on fd 3)\n",
+	usage: "Usage: ec2sim __engine --lab LAB [--metrics HOST:PORT] [--busy-poll D] FILE  (started by 'ec2sim up'; reports readiness on fd 3)\n",
 }
 
 func init() { engineCmd.run = runEngine }
@@ -27,8 +28,12 @@ func runEngine(args []string) error {
 	fs := newFlags(engineCmd)
 	name := fs.String("lab", "", "lab name")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on this loopback address")
+	busyPoll := fs.Duration("busy-poll", fabric.DefaultBusyPoll, "see ec2sim up --help")
 	pos, _, err := parse(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkBusyPoll(*busyPoll); err != nil {
 		return err
 	}
 	if len(pos) != 1 || *name == "" {
@@ -57,13 +62,14 @@ func runEngine(args []string) error {
 	if err != nil {
 		return fail(fmt.Errorf("bring-up failed, everything it made was removed: %w", err))
 	}
+	l.Engine.SetBusyPoll(*busyPoll)
 	if *metrics != "" {
 		if _, err := l.ServeMetrics(*metrics); err != nil {
 			l.Down()
 			return fail(err)
 		}
 	}
-	fmt.Printf("lab %s running, pid %d, GOMAXPROCS %d\n", *name, os.Getpid(), procs)
+	fmt.Printf("lab %s running, pid %d, GOMAXPROCS %d, busy-poll %v\n", *name, os.Getpid(), procs, *busyPoll)
 	err = lab.Serve(l, pos[0], ready)
 	fmt.Printf("lab %s stopped: %v\n", *name, err)
 	return err

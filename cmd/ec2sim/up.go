@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ec2sim/ec2sim/fabric"
 	"github.com/ec2sim/ec2sim/lab"
 	"github.com/ec2sim/ec2sim/scenarios"
 )
@@ -18,7 +19,7 @@ import (
 var upCmd = &command{
 	name:    "up",
 	summary: "bring a lab up from a scenario file and leave it running",
-	usage: `Usage: ec2sim up FILE [--name LAB] [--json]
+	usage: `Usage: ec2sim up FILE [--name LAB] [--json] [--metrics HOST:PORT] [--busy-poll D]
 
 Validates the scenario, creates every instance (a network namespace with its ENIs as TAP devices),
 starts the lab's engine in the background and returns when the lab is running. It prints each
@@ -28,10 +29,15 @@ that fails half-way removes what it made. A lab of the same name must not be run
 The lab is named after the scenario's "name:" unless --name is given. Its engine writes its log
 to /run/ec2sim/labs/LAB/engine.log.
 
+--busy-poll D is how long, at most, the engine keeps reading an ENI that ran dry before it sleeps
+(default 100us, 0 to 1ms; 0 turns it off). The window adapts per ENI and drops to nothing under
+sparse traffic; it trades some CPU for latency and throughput (docs/benchmarks.md, "Busy-polling").
+
 Examples:
   ec2sim up scenarios/examples/two-tier.yaml
   ec2sim up scenarios/examples/two-tier.yaml --name class-a
   ec2sim up lab.yaml --metrics 127.0.0.1:9120     # then: curl -s 127.0.0.1:9120/metrics
+  ec2sim up lab.yaml --busy-poll 0                # an engine that never spins
   ec2sim exec web-1 -- ping -c1 10.0.2.10
   ec2sim down two-tier
 `,
@@ -44,9 +50,13 @@ func runUp(args []string) error {
 	name := fs.String("name", "", "lab name (default: the scenario's name)")
 	asJSON := fs.Bool("json", false, "print the lab's status as JSON")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on this loopback HOST:PORT, e.g. 127.0.0.1:9120")
+	busyPoll := fs.Duration("busy-poll", fabric.DefaultBusyPoll, "how long the engine keeps reading an ENI that ran dry before it sleeps: 0 (off) to 1ms")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if err := checkBusyPoll(*busyPoll); err != nil {
+		return &exitError{2, err}
 	}
 	if len(pos) != 1 {
 		return &exitError{2, errors.New("want exactly one scenario FILE (see ec2sim up --help)")}
@@ -70,7 +80,7 @@ func runUp(args []string) error {
 	if err := needRoot(); err != nil {
 		return err
 	}
-	st, err := startEngine(*name, file, *metrics)
+	st, err := startEngine(*name, file, *metrics, *busyPoll)
 	if err != nil {
 		return err
 	}
@@ -84,6 +94,17 @@ func runUp(args []string) error {
 		fmt.Printf("metrics: http://%s/metrics\n", *metrics)
 	}
 	fmt.Printf("\nlab %s is up. Try: ec2sim exec --lab %s %s -- ip addr; ec2sim down %s\n", st.Lab, st.Lab, firstInstance(st), st.Lab)
+	return nil
+}
+
+// maxBusyPoll bounds --busy-poll: past a millisecond a spin costs more CPU than any wake-up it
+// saves.
+const maxBusyPoll = time.Millisecond
+
+func checkBusyPoll(d time.Duration) error {
+	if d < 0 || d > maxBusyPoll {
+		return fmt.Errorf("--busy-poll %v: want 0 (off) to %v, e.g. --busy-poll 100us", d, maxBusyPoll)
+	}
 	return nil
 }
 
@@ -102,7 +123,7 @@ func printWarnings(sc *scenarios.Scenario) {
 
 // startEngine starts `ec2sim __engine` in its own session, detached from this terminal, and waits
 // for it to report that the lab is running (or why it is not).
-func startEngine(name, file, metrics string) (*lab.Status, error) {
+func startEngine(name, file, metrics string, busyPoll time.Duration) (*lab.Status, error) {
 	dir := lab.Dir(name)
 	if err := os.MkdirAll(lab.RunDir, 0o755); err != nil {
 		return nil, err
@@ -138,6 +159,7 @@ func startEngine(name, file, metrics string) (*lab.Status, error) {
 	if metrics != "" {
 		args = append(args, "--metrics", metrics)
 	}
+	args = append(args, "--busy-poll", busyPoll.String())
 	cmd := exec.Command(self, append(args, file)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 in the engine: the readiness pipe
