@@ -8,8 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/ec2sim/ec2sim/hypervisor"
+	"github.com/ec2sim/ec2sim/lab"
 )
 
 // The data-path benchmarks run the engine as users run it: `ec2sim up` starts it as a process of
@@ -48,6 +52,52 @@ func upDaemonLab(ctx context.Context, env *Env, file, yaml string) (*daemonLab, 
 		return nil, fmt.Errorf("lab %s from %s: %w", l.name, file, err)
 	}
 	return l, nil
+}
+
+// engineCPU is the CPU time the lab's engine process has used so far.
+func (l *daemonLab) engineCPU() (time.Duration, error) {
+	m, err := lab.ReadMeta(l.name)
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.PID))
+	if err != nil {
+		return 0, err
+	}
+	return parsePIDStatCPU(b)
+}
+
+// userHZ is the unit of /proc/PID/stat's times, fixed at 100 on Linux whatever the kernel's HZ.
+const userHZ = 100
+
+// parsePIDStatCPU reads utime + stime from a /proc/PID/stat line. The command name (field 2)
+// may hold spaces and parentheses, so the fields are counted from the last ')'.
+func parsePIDStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("/proc/PID/stat: no ')' after the command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// After ')': state(3) ppid(4) ... utime(14) stime(15), so utime is f[11], stime f[12].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/PID/stat: %d fields after the command name, want at least 13", len(f))
+	}
+	var ticks uint64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/PID/stat: CPU time %q is not a number", s)
+		}
+		if v > 1<<36 {
+			return 0, fmt.Errorf("/proc/PID/stat: CPU time of %d ticks is past any real process", v)
+		}
+		ticks += v
+	}
+	// 2^36 ticks are 21 years of CPU, far past any real reading and far inside a Duration.
+	if ticks > 1<<36 {
+		return 0, fmt.Errorf("/proc/PID/stat: CPU time of %d ticks is past any real process", ticks)
+	}
+	return time.Duration(ticks) * (time.Second / userHZ), nil
 }
 
 // ns is the network namespace of one of the lab's instances (or of its internet).

@@ -77,7 +77,7 @@ func newEnginePath(ctx context.Context, env *Env) (*Path, error) {
 	return &Path{
 		Name: "engine", What: "two instances through the ec2sim engine (TAP ENIs, `ec2sim up`'s engine process)",
 		ClientNS: l.ns("client"), ServerNS: l.ns("server"), ServerIP: pairServer,
-		close: l.down,
+		close: l.down, engineCPU: l.engineCPU,
 	}, nil
 }
 

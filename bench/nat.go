@@ -73,9 +73,9 @@ func natEnginePaths(ctx context.Context, env *Env) (igw, natgw *Path, err error)
 	env.onClose(l.down)
 	inet := l.ns(scenarios.InternetName)
 	igw = &Path{Name: "engine-igw", What: "instance with an Elastic IP -> IGW 1:1 NAT -> internet host (ec2sim engine)",
-		ClientNS: l.ns("pub"), ServerNS: inet, ServerIP: natServer}
+		ClientNS: l.ns("pub"), ServerNS: inet, ServerIP: natServer, engineCPU: l.engineCPU}
 	natgw = &Path{Name: "engine-natgw", What: "private instance -> NAT gateway -> IGW -> internet host (ec2sim engine)",
-		ClientNS: l.ns("priv"), ServerNS: inet, ServerIP: natServer}
+		ClientNS: l.ns("priv"), ServerNS: inet, ServerIP: natServer, engineCPU: l.engineCPU}
 	return igw, natgw, nil
 }
 
@@ -134,16 +134,19 @@ func natFigures(ctx context.Context, env *Env, prefix string, ours, kernel *Path
 	if err != nil {
 		return nil, err
 	}
-	tput, err := alternate(ctx, env, prefix+"_throughput", paths, func(ctx context.Context, env *Env, p *Path) (float64, error) {
+	// The engine's CPU over each of its runs, in CPUs (CPU time over wall time): what the
+	// figures cost the machine, busy-polling included.
+	var tputCPU, crrCPU []float64
+	tput, err := alternate(ctx, env, prefix+"_throughput", paths, withEngineCPU(&tputCPU, func(ctx context.Context, env *Env, p *Path) (float64, error) {
 		bps, err := runIperf(ctx, env, p, tcpBulk)
 		return bps / 1e9, err
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
-	crr, err := alternate(ctx, env, prefix+"_crr", paths, func(ctx context.Context, env *Env, p *Path) (float64, error) {
+	crr, err := alternate(ctx, env, prefix+"_crr", paths, withEngineCPU(&crrCPU, func(ctx context.Context, env *Env, p *Path) (float64, error) {
 		return runCRR(ctx, p, env.IperfTime)
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +156,44 @@ func natFigures(ctx context.Context, env *Env, prefix string, ours, kernel *Path
 			fmt.Sprintf("iperf3 1 stream client -> internet host, %v, %s, %s, median of %d; %s", env.IperfTime, pinning(env), congestionControl(), env.Runs, where)),
 		compare(prefix+"_crr", "conn/s", higher, crr[0], crr[1], kernel.Name, natTarget,
 			fmt.Sprintf("connect + 1 byte each way + close (RST), one client, %v per run, median of %d; %s", env.IperfTime, env.Runs, where)),
+		engineCPUResult(prefix+"_throughput_engine_cpu", tputCPU, "the throughput runs"),
+		engineCPUResult(prefix+"_crr_engine_cpu", crrCPU, "the connection-rate runs"),
 	}, nil
+}
+
+// withEngineCPU wraps measure so that every run on a path with an engine process also appends
+// the CPUs that process used during the run (its CPU time over the run's wall time) to cpus.
+func withEngineCPU(cpus *[]float64, measure measureFunc) measureFunc {
+	return func(ctx context.Context, env *Env, p *Path) (float64, error) {
+		if p.engineCPU == nil {
+			return measure(ctx, env, p)
+		}
+		c0, err := p.engineCPU()
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		v, err := measure(ctx, env, p)
+		if err != nil {
+			return v, err
+		}
+		c1, err := p.engineCPU()
+		if err != nil {
+			return 0, err
+		}
+		*cpus = append(*cpus, (c1-c0).Seconds()/time.Since(start).Seconds())
+		return v, nil
+	}
+}
+
+// engineCPUResult reports the engine's CPU use over some runs; it has no baseline: the kernel's
+// NAT runs in softirq on the CPUs of the programs it carries.
+func engineCPUResult(name string, cpus []float64, what string) Result {
+	return Result{
+		Name: name, Value: round4(median(cpus)), Unit: "CPUs", Better: lower, Samples: roundAll(cpus),
+		Notes: "CPU time of the ec2sim engine process (utime + stime in /proc/PID/stat) over the wall time of " + what +
+			", busy-polling included (ec2sim up --busy-poll, default 100us); median of the runs",
+	}
 }
 
 // natLab builds the engine's NAT paths once per run; both NAT benchmarks share them.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ec2sim/ec2sim/hypervisor"
 	"github.com/ec2sim/ec2sim/lab"
@@ -30,6 +31,8 @@ type Path struct {
 	ServerNS string
 	ServerIP netip.Addr
 	close    func() error
+	// engineCPU, for the engine's paths, is the CPU time its engine process has used so far.
+	engineCPU func() (time.Duration, error)
 }
 
 // Close removes the path's namespaces (and, for the engine, its lab).

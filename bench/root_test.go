@@ -125,6 +125,11 @@ func TestPaths(t *testing.T) {
 			assert.NoError(t, err, p.Name)
 		}
 	}
+	// The engine's process carried all of that: it has used CPU, and only it has a CPU reading.
+	cpu, err := paths[0].engineCPU()
+	require.NoError(t, err)
+	assert.Greater(t, cpu, time.Duration(0), "engine CPU after TCP and pings")
+	assert.Nil(t, paths[1].engineCPU, "veth has no engine")
 	var names []string
 	for _, p := range paths {
 		names = append(names, p.ClientNS, p.ServerNS)

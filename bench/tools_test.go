@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,4 +146,31 @@ func TestPickCPUs(t *testing.T) {
 	if c.client != "" {
 		assert.NotEqual(t, c.client, c.server, "client and server must be pinned apart")
 	}
+}
+
+func TestParsePIDStatCPU(t *testing.T) {
+	// utime 250 and stime 150 ticks; the command name has a space and a ')' of its own.
+	line := "4242 (ec2sim (x) y) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 150 0 0 20 0 14 0 99 2238412 6052 18446744073709551615\n"
+	got, err := parsePIDStatCPU([]byte(line))
+	if err != nil || got != 4*time.Second {
+		t.Errorf("parsePIDStatCPU = %v, %v; want 4s", got, err)
+	}
+	for _, bad := range []string{"", "4242 ec2sim S 1", "4242 (ec2sim) S 1 2 3", "4242 (e) S 1 4242 4242 0 -1 4194560 1234 0 0 0 x 150 0"} {
+		if _, err := parsePIDStatCPU([]byte(bad)); err == nil {
+			t.Errorf("parsePIDStatCPU(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParsePIDStatCPU(f *testing.F) {
+	f.Add([]byte("1 (a) S 1 1 1 0 -1 0 0 0 0 0 5 7 0 0 20 0 1 0 1 1 1 1\n"))
+	f.Add([]byte("1 (a)) R"))
+	f.Add([]byte("1 (a) S 1 1 1 0 -1 0 0 0 0 0 68719476736 0 0 0 20 0 1 0 1 1 1 1\n"))
+	f.Add([]byte("1 (a) S 1 1 1 0 -1 0 0 0 0 0 18446744073709551615 18446744073709551615 0\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parsePIDStatCPU(b)
+		if err == nil && (d < 0 || d > (1<<36)*10*time.Millisecond) {
+			t.Errorf("CPU time %v out of range from %q", d, b)
+		}
+	})
 }
