@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -88,14 +87,11 @@ func parsePIDStatCPU(b []byte) (time.Duration, error) {
 		if err != nil {
 			return 0, fmt.Errorf("/proc/PID/stat: CPU time %q is not a number", s)
 		}
-		if v > 1<<36 {
-			return 0, fmt.Errorf("/proc/PID/stat: CPU time of %d ticks is past any real process", v)
+		// 2^36 ticks are 21 years of CPU, far past any real reading and far inside a Duration;
+		// checking v too keeps the sum from wrapping.
+		if ticks += v; v > 1<<36 || ticks > 1<<36 {
+			return 0, fmt.Errorf("/proc/PID/stat: CPU time %q ticks (%d with the other) is past any real process", s, ticks)
 		}
-		ticks += v
-	}
-	// 2^36 ticks are 21 years of CPU, far past any real reading and far inside a Duration.
-	if ticks > 1<<36 {
-		return 0, fmt.Errorf("/proc/PID/stat: CPU time of %d ticks is past any real process", ticks)
 	}
 	return time.Duration(ticks) * (time.Second / userHZ), nil
 }
@@ -117,11 +113,7 @@ func (l *daemonLab) down() error {
 }
 
 func (l *daemonLab) run(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, l.bin, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %v: %v: %s", l.bin, args, err, bytes.TrimSpace(out))
-	}
-	return nil
+	return runTool(ctx, "", l.bin, args...)
 }
 
 // ec2simBinary is the ec2sim binary the run uses, checked once.

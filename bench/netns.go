@@ -73,13 +73,19 @@ func runTag() string {
 
 // ipCmd runs the ip tool with args and makes its output part of the error.
 func ipCmd(ctx context.Context, stdin string, args ...string) error {
-	cmd := exec.CommandContext(ctx, "ip", args...)
+	return runTool(ctx, stdin, "ip", args...)
+}
+
+// runTool runs a program with args (and stdin, if not empty) and makes its output part of the
+// error.
+func runTool(ctx context.Context, stdin, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
 }
