@@ -245,17 +245,6 @@ func Translate(frame []byte, p *packet.Parsed, vh packet.VnetHdr, v *Verdict) {
 	}
 }
 
-// yieldInterval is how often a busy pump passes through the Go scheduler. A pump that never does
-// (it only makes system calls) looks to the runtime's sysmon like a goroutine hogging its
-// processor: after 10 ms sysmon preempts it or takes its P away on every tick, and stays at its
-// fastest tick (20 µs) doing so. On two CPUs that was 14% of one CPU during a bulk transfer
-// through the engine, and a hand-off on most system calls; yielding every 5 ms keeps sysmon
-// asleep (`docs/benchmarks.md`, "The engine and the Go runtime"). A yield of a locked goroutine
-// is itself a thread hand-off of several wake-ups, so only a pump that has not slept for a
-// millisecond or more within the interval yields: with sparse traffic a yield per frame cost
-// more than sysmon did.
-const yieldInterval = 5 * time.Millisecond
-
 // pump is the reader of one port.
 func (e *Engine) pump(i uint32, p Port) {
 	defer e.wg.Done()
@@ -266,24 +255,14 @@ func (e *Engine) pump(i uint32, p Port) {
 	var tr Tracking
 	c := &e.counters[i]
 	read := p.Read
-	var sp *spinner
 	if fr, ok := newFastReader(p); ok {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		sp = &spinner{budget: e.BusyPoll(), idleAt: time.Now()}
+		now := time.Now()
+		sp := &spinner{budget: e.BusyPoll(), idleAt: now, yieldAt: now}
 		read = func(b []byte) (int, error) { return fr.read(b, sp, e.BusyPoll()) }
 	}
-	lastYield := time.Now()
 	for {
-		if sp != nil {
-			if now := time.Now(); now.Sub(lastYield) > yieldInterval && now.Sub(sp.idleAt) > yieldInterval {
-				// The frame before this one has gone out; passing through the scheduler now
-				// costs the thread hand-off of a locked goroutine but delays no frame already
-				// read.
-				lastYield = now
-				runtime.Gosched()
-			}
-		}
 		n, err := read(buf)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) {

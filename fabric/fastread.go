@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -42,9 +43,32 @@ const DefaultBusyPoll = 100 * time.Microsecond
 // does it: a spin that finds a frame doubles the budget (up to the engine's setting), one that
 // runs out halves it until it is dropped, and a sleep in poll(2) that a spin of the full setting
 // would have covered starts it again. A pump with sparse traffic therefore soon stops spinning.
+// It also paces the pump's passes through the Go scheduler (yieldInterval).
 type spinner struct {
-	budget time.Duration
-	idleAt time.Time // when the pump last ended a sleep of idleSleep or more (see yieldInterval)
+	budget  time.Duration
+	idleAt  time.Time // when the pump last ended a sleep of idleSleep or more
+	yieldAt time.Time // when the pump last yielded
+}
+
+// yieldInterval is how often a busy pump passes through the Go scheduler. A pump that never does
+// (it only makes system calls) looks to the runtime's sysmon like a goroutine hogging its
+// processor: after 10 ms sysmon preempts it or takes its P away on every tick, and stays at its
+// fastest tick (20 µs) doing so. On two CPUs that was 14% of one CPU during a bulk transfer
+// through the engine, and a hand-off on most system calls; yielding every 5 ms keeps sysmon
+// asleep (`docs/benchmarks.md`, "The engine and the Go runtime"). A yield of a locked goroutine
+// is itself a thread hand-off of several wake-ups, so only a pump that has not slept for a
+// millisecond or more within the interval yields: with sparse traffic a yield per frame cost
+// more than sysmon did.
+const yieldInterval = 5 * time.Millisecond
+
+// yieldIfBusy passes through the scheduler when the pump has been busy, without a sleep of
+// idleSleep or more, for yieldInterval since it last did. It runs before a read: the frame
+// before has gone out, so the thread hand-off of a locked goroutine delays no frame already read.
+func (s *spinner) yieldIfBusy() {
+	if now := time.Now(); now.Sub(s.yieldAt) > yieldInterval && now.Sub(s.idleAt) > yieldInterval {
+		s.yieldAt = now
+		runtime.Gosched()
+	}
 }
 
 // idleSleep is the sleep in poll(2) after which a pump counts as idle rather than busy.
@@ -84,6 +108,7 @@ func (s *spinner) slept(d, setting time.Duration) {
 
 // read returns the next frame. busyPoll is the engine's setting (0: never spin).
 func (r *fastReader) read(b []byte, sp *spinner, busyPoll time.Duration) (int, error) {
+	sp.yieldIfBusy()
 	for {
 		var n int
 		var rerr error
